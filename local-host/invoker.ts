@@ -14,12 +14,19 @@ export interface InvokerOptions {
 }
 
 export function createInvoker(options: InvokerOptions): Invoker {
-  const { registry, appHookData } = options;
   const newId = options.newInvocationId ?? randomUUID;
-  return async (fn: RegisteredFunction, request: InvokeRequest): Promise<InvokeResult> => {
+  const invokeWithId = createInvokerWithId(options);
+  return (fn, request) => invokeWithId(fn, request, newId());
+}
+
+/** As createInvoker, with the invocation id chosen by the caller (HTTP streaming matches it). */
+export function createInvokerWithId(
+  options: InvokerOptions,
+): (fn: RegisteredFunction, request: InvokeRequest, invocationId: string) => Promise<InvokeResult> {
+  const { registry, appHookData } = options;
+  return async (fn, request, invocationId) => {
     const model = registry.programmingModel;
     if (!model) throw new Error('The app registered no programming model; is @azure/functions v4 installed?');
-    const invocationId = newId();
     const inputData = [{ name: fn.triggerName, data: request.triggerData }];
     const extra = { ...options.bindingInputs?.(fn), ...request.extraInputs };
     for (const [name, data] of Object.entries(extra)) {

@@ -31,7 +31,8 @@ export function instanceView(instance: InstanceState, options: ViewOptions): Ins
     createdTime: new Date(instance.createdTime).toISOString(),
     lastUpdatedTime: new Date(instance.lastUpdatedTime).toISOString(),
   };
-  if (options.showInput !== false) view.input = parse(instance.input);
+  // The extension sends input: null when it is not shown; the DurableClient requires the key.
+  view.input = options.showInput === false ? null : parse(instance.input);
   if (options.showHistory) view.historyEvents = condensedHistory(instance.history, !!options.showHistoryOutput);
   return view;
 }

@@ -1,0 +1,179 @@
+// The Durable extension's HTTP management API (the "webhooks" the DurableClient and the
+// createCheckStatusResponse URLs call), served by the local host under
+// /runtime/webhooks/durabletask/. Status codes follow the extension: 202 while an instance runs,
+// 200 once it completed, 400 once it failed or was terminated, 404 when unknown, 410 when an
+// operation targets an instance that has already finished.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DurableApiError, type DurableBackend } from './backend.js';
+import { DURABLE_WEBHOOK_PATH, managementPayload, type DurableClientData } from './client-data.js';
+import type { RuntimeStatus } from './state.js';
+
+const STATUSES: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'ContinuedAsNew', 'Failed', 'Terminated', 'Suspended'];
+const PAGE_SIZE = 100;
+
+class BadRequest extends Error {}
+
+export function createManagementApi(backend: DurableBackend, clientData: (origin: string) => DurableClientData) {
+  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
+    try {
+      await route(req.method ?? 'GET', url, body, req, res);
+    } catch (err) {
+      if (err instanceof DurableApiError) return send(res, err.status, { message: err.message });
+      if (err instanceof BadRequest) return send(res, 400, { message: err.message });
+      throw err;
+    }
+  };
+
+  async function route(method: string, url: URL, body: Buffer, req: IncomingMessage, res: ServerResponse) {
+    const rest = url.pathname.slice(DURABLE_WEBHOOK_PATH.length).replace(/^\/+/, '');
+    const parts = rest.split('/').map(decodeSegment);
+    const origin = `${url.protocol}//${req.headers.host ?? url.host}`;
+
+    if (parts[0] === 'orchestrators' && parts.length >= 2 && parts.length <= 3 && parts[1]) {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      const input = parseBody(body);
+      const instanceId = backend.startNew(parts[1], { instanceId: parts[2] || undefined, input });
+      const payload = managementPayload(clientData(origin), instanceId);
+      res.setHeader('Location', payload.statusQueryGetUri!);
+      res.setHeader('Retry-After', '10');
+      return send(res, 202, payload);
+    }
+    if (parts[0] !== 'instances') return send(res, 404, { message: `No management API at ${url.pathname}` });
+    const instanceId = parts[1] ?? '';
+
+    if (!instanceId) {
+      if (method === 'GET') return listInstances(url, req, res);
+      if (method === 'DELETE') {
+        const deleted = backend.purge(listFilter(url));
+        return deleted ? send(res, 200, { instancesDeleted: deleted }) : send(res, 404, { message: 'No instances matched.' });
+      }
+      return notAllowed(res, 'GET, DELETE');
+    }
+
+    const operation = parts[2];
+    if (!operation) {
+      if (method === 'GET') {
+        const view = backend.getStatus(instanceId, {
+          showHistory: flag(url, 'showHistory'),
+          showHistoryOutput: flag(url, 'showHistoryOutput'),
+          showInput: url.searchParams.get('showInput') === null ? true : flag(url, 'showInput'),
+        });
+        if (!view) return send(res, 404, { message: `No instance with ID '${instanceId}' was found.` });
+        const status = view.runtimeStatus === 'Completed' ? 200 : view.runtimeStatus === 'Failed' || view.runtimeStatus === 'Terminated' ? 400 : 202;
+        if (status === 202) {
+          res.setHeader('Location', url.href);
+          res.setHeader('Retry-After', '10');
+        }
+        return send(res, status, view);
+      }
+      if (method === 'DELETE') {
+        const deleted = backend.purge({ instanceId });
+        return deleted ? send(res, 200, { instancesDeleted: deleted }) : send(res, 404, { message: `No finished instance with ID '${instanceId}' was found.` });
+      }
+      return notAllowed(res, 'GET, DELETE');
+    }
+
+    if (method !== 'POST') return notAllowed(res, 'POST');
+    const reason = url.searchParams.get('reason') ?? '';
+    switch (operation) {
+      case 'raiseEvent': {
+        const eventName = parts[3];
+        if (!eventName) throw new BadRequest('The event name is missing: POST instances/{instanceId}/raiseEvent/{eventName}.');
+        backend.raiseEvent(instanceId, eventName, parseBody(body));
+        return send(res, 202, undefined);
+      }
+      case 'terminate':
+        backend.terminate(instanceId, reason);
+        return send(res, 202, undefined);
+      case 'suspend':
+        backend.suspend(instanceId, reason);
+        return send(res, 202, undefined);
+      case 'resume':
+        backend.resume(instanceId, reason);
+        return send(res, 202, undefined);
+      case 'rewind':
+      case 'restart':
+        throw new BadRequest(`'${operation}' is not supported by the local host.`);
+      default:
+        return send(res, 404, { message: `Unknown operation '${operation}'.` });
+    }
+  }
+
+  function listInstances(url: URL, req: IncomingMessage, res: ServerResponse) {
+    const all = backend.list(listFilter(url), { showInput: flag(url, 'showInput') });
+    const top = url.searchParams.get('top');
+    const pageSize = top === null ? PAGE_SIZE : positiveInt(top, 'top');
+    const token = req.headers['x-ms-continuation-token'];
+    const start = typeof token === 'string' && token ? positiveInt(token, 'x-ms-continuation-token', true) : 0;
+    const page = all.slice(start, start + pageSize);
+    if (start + pageSize < all.length) res.setHeader('x-ms-continuation-token', String(start + pageSize));
+    return send(res, 200, page);
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequest(`The path segment '${segment}' is not valid percent-encoding.`);
+  }
+}
+
+function listFilter(url: URL) {
+  const statuses = url.searchParams.get('runtimeStatus');
+  const runtimeStatus = statuses
+    ? statuses.split(',').map((s) => {
+        const match = STATUSES.find((known) => known.toLowerCase() === s.trim().toLowerCase());
+        if (!match) throw new BadRequest(`runtimeStatus '${s}' is not one of ${STATUSES.join(', ')}.`);
+        return match;
+      })
+    : undefined;
+  return {
+    createdTimeFrom: time(url, 'createdTimeFrom'),
+    createdTimeTo: time(url, 'createdTimeTo'),
+    runtimeStatus,
+  };
+}
+
+function time(url: URL, name: string): number | undefined {
+  const value = url.searchParams.get(name);
+  if (value === null || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new BadRequest(`${name} '${value}' is not a valid date and time (use ISO 8601).`);
+  return ms;
+}
+
+function positiveInt(value: string, name: string, allowZero = false): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new BadRequest(`${name} '${value}' must be a ${allowZero ? 'non-negative' : 'positive'} integer.`);
+  return n;
+}
+
+function flag(url: URL, name: string): boolean {
+  return (url.searchParams.get(name) ?? '').toLowerCase() === 'true';
+}
+
+function parseBody(body: Buffer): unknown {
+  const text = body.toString('utf8').trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('The request body is not valid JSON.');
+  }
+}
+
+function notAllowed(res: ServerResponse, allow: string) {
+  res.setHeader('Allow', allow);
+  send(res, 405, { message: `Method not allowed; use ${allow}.` });
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
