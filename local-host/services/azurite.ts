@@ -1,0 +1,144 @@
+// Runs Azurite (the Azure Storage emulator) inside this process, on free loopback ports.
+//
+// In-process rather than a child process: start-up is faster, nothing is left running if the
+// host dies, and each server gets its own stores, so several instances can live in one process.
+// Azurite ships no type declarations for its internals, hence the narrow local interfaces below.
+import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+export type AzuriteService = 'queue' | 'blob' | 'table';
+
+export interface AzuriteOptions {
+  /** Persist here; a later start with the same dataDir sees the same data. */
+  dataDir?: string;
+  /** Keep everything in memory (the default when no dataDir is given). */
+  inMemory?: boolean;
+  /** Which services to run. Queue and blob always run (the handle promises both endpoints); add 'table' for Table storage. */
+  services?: AzuriteService[];
+}
+
+export interface AzuriteHandle {
+  /** Explicit-endpoint connection string for the well-known dev account. Contains the (public) dev key: do not log it. */
+  connectionString: string;
+  queueEndpoint: string;
+  blobEndpoint: string;
+  tableEndpoint?: string;
+  stop(): Promise<void>;
+}
+
+export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
+
+interface AzuriteServer {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  getHttpServerAddress(): string;
+}
+type ServerClass = new (config: unknown) => AzuriteServer;
+type ConfigClass = new (...args: unknown[]) => unknown;
+type ChunkStoreClass = new (sizeLimit?: number) => unknown;
+
+function azuriteModule<T>(relative: string): T {
+  return require(`azurite/dist/src/${relative}`) as T;
+}
+
+function devAccountKey(): string {
+  return azuriteModule<{ EMULATOR_ACCOUNT_KEY_STR: string }>('blob/utils/constants').EMULATOR_ACCOUNT_KEY_STR;
+}
+
+interface StorePaths {
+  metadataDb: string;
+  extentDb: string;
+  persistence: { locationId: string; locationPath: string; maxConcurrency: number }[];
+}
+
+function storePaths(root: string, service: AzuriteService): StorePaths {
+  return {
+    metadataDb: path.join(root, `__azurite_db_${service}__.json`),
+    extentDb: path.join(root, `__azurite_db_${service}_extent__.json`),
+    persistence: [{ locationId: 'Default', locationPath: path.join(root, `__${service}storage__`), maxConcurrency: 10 }],
+  };
+}
+
+// Shared settings: loopback, OS-chosen port, keep-alive 5 s, no access or debug log,
+// strict (not loose) mode, any API version accepted, no TLS, no OAuth, path-style URLs.
+const HOST = '127.0.0.1';
+const KEEP_ALIVE_SECONDS = 5;
+
+function createServer(service: AzuriteService, root: string, inMemory: boolean): AzuriteServer {
+  const paths = storePaths(root, service);
+  const tail = [false /* loose */, true /* skipApiVersionCheck */, '', '', '', undefined /* oauth */, false];
+  if (service === 'table') {
+    const Config = azuriteModule<{ default: ConfigClass }>('table/TableConfiguration').default;
+    const Server = azuriteModule<{ default: ServerClass }>('table/TableServer').default;
+    // TableConfiguration's order differs: (host, port, keepAlive, dbPath, enableDebugLog, enableAccessLog, accessLogStream, debugLogPath, ...)
+    const config = new Config(HOST, 0, KEEP_ALIVE_SECONDS, paths.metadataDb, false, false, undefined, undefined, ...tail, inMemory);
+    return new Server(config);
+  }
+  const folder = service === 'queue' ? 'queue/Queue' : 'blob/Blob';
+  const Config = azuriteModule<{ default: ConfigClass }>(`${folder}Configuration`).default;
+  const Server = azuriteModule<{ default: ServerClass }>(`${folder}Server`).default;
+  const { MemoryExtentChunkStore } = azuriteModule<{ MemoryExtentChunkStore: ChunkStoreClass }>(
+    'common/persistence/MemoryExtentStore',
+  );
+  // A chunk store of our own, so two in-memory instances in one process never share or clear each other's data.
+  const memoryStore = inMemory ? new MemoryExtentChunkStore() : undefined;
+  const config = new Config(
+    HOST, 0, KEEP_ALIVE_SECONDS, paths.metadataDb, paths.extentDb, paths.persistence,
+    false /* access log */, undefined, false /* debug log */, undefined, ...tail, inMemory, memoryStore,
+  );
+  return new Server(config);
+}
+
+function accountEndpoint(server: AzuriteServer): string {
+  return `${server.getHttpServerAddress()}/${DEV_ACCOUNT_NAME}`;
+}
+
+function servicesToRun(requested: AzuriteService[] = []): AzuriteService[] {
+  return requested.includes('table') ? ['queue', 'blob', 'table'] : ['queue', 'blob'];
+}
+
+export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHandle> {
+  const inMemory = opts.inMemory ?? opts.dataDir === undefined;
+  if (!inMemory && opts.dataDir === undefined) throw new Error('startAzurite: inMemory false needs a dataDir');
+  // In memory, the paths are only used as store names; nothing is written.
+  const root = opts.dataDir ? path.resolve(opts.dataDir) : path.join('azurite-in-memory');
+  if (!inMemory) await mkdir(root, { recursive: true });
+
+  const started = new Map<AzuriteService, AzuriteServer>();
+  const stopAll = async (): Promise<void> => {
+    const servers = [...started.values()];
+    started.clear();
+    await Promise.all(servers.map((s) => s.close()));
+  };
+  try {
+    for (const service of servicesToRun(opts.services)) {
+      const server = createServer(service, root, inMemory);
+      await server.start();
+      started.set(service, server);
+    }
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+
+  const queueEndpoint = accountEndpoint(started.get('queue')!);
+  const blobEndpoint = accountEndpoint(started.get('blob')!);
+  const table = started.get('table');
+  const tableEndpoint = table ? accountEndpoint(table) : undefined;
+  const connectionString =
+    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};AccountKey=${devAccountKey()};` +
+    `QueueEndpoint=${queueEndpoint};BlobEndpoint=${blobEndpoint};` +
+    (tableEndpoint ? `TableEndpoint=${tableEndpoint};` : '');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    connectionString,
+    queueEndpoint,
+    blobEndpoint,
+    tableEndpoint,
+    stop: () => (stopping ??= stopAll()),
+  };
+}
