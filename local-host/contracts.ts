@@ -72,6 +72,11 @@ export interface InvokeResult {
   returnValue?: RpcTypedData | null;
   /** Extra outputs by binding name, in RPC form. */
   outputs: Record<string, RpcTypedData | null | undefined>;
+  /**
+   * The handler's own return value before RPC conversion. In-process hosts use it where object
+   * identity matters (the same action object appearing twice in an orchestrator's actions).
+   */
+  rawReturn?: unknown;
 }
 
 export type Invoker = (fn: RegisteredFunction, request: InvokeRequest) => Promise<InvokeResult>;

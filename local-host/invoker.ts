@@ -75,7 +75,7 @@ export function createInvokerWithId(
     const response = await invocationModel.getResponse(context, post.result);
     const outputs: InvokeResult['outputs'] = {};
     for (const output of response.outputData ?? []) outputs[output.name] = output.data as RpcTypedData;
-    return { returnValue: response.returnValue as RpcTypedData | undefined, outputs };
+    return { returnValue: response.returnValue as RpcTypedData | undefined, outputs, rawReturn: post.result };
   };
 }
 

@@ -397,6 +397,8 @@ export class DurableBackend extends EventEmitter {
     }
     try {
       const result = await this.options.invoke(fn, { triggerData: { string: JSON.stringify(input) } });
+      const raw = result.rawReturn as OrchestratorState | undefined;
+      if (raw && typeof raw === 'object' && Array.isArray(raw.actions)) return { kind: 'state', state: raw };
       const value = fromTypedData(result.returnValue);
       const state = (typeof value === 'string' ? JSON.parse(value) : value) as OrchestratorState | undefined;
       if (!state || !Array.isArray(state.actions)) {

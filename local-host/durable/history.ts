@@ -97,13 +97,20 @@ export interface OrchestratorState {
   schemaVersion?: number;
 }
 
-/** Depth-first, in the order the library assigns task ids. */
+/**
+ * Depth-first, in the order the library assigns task ids. A task yielded again inside a
+ * Task.any/Task.all (a common loop pattern) makes the library repeat its action object in the
+ * compound; when the state is the library's own object (not a JSON copy) those repeats are
+ * recognised by identity and kept once, as the library keeps its task id.
+ */
 export function flattenActions(state: OrchestratorState): RawAction[] {
   const flat: RawAction[] = [];
+  const seen = new Set<RawAction>();
   const visit = (action: RawAction) => {
     if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
       for (const child of action.compoundActions ?? []) visit(child);
-    } else {
+    } else if (!seen.has(action)) {
+      seen.add(action);
       flat.push(action);
     }
   };

@@ -1,0 +1,206 @@
+// The in-process state behind the memory and file document stores. Writes are split into
+// plan (validate against current state, produce a Mutation) and apply, so the file store can make
+// a mutation durable between the two: nothing is visible before it is on disk.
+
+import type { DocumentItem, QueryOptions, QueryPage, Stored, WhereFilter } from '../ports/document-store.js';
+import { StoreError } from '../ports/errors.js';
+import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf, valueAt } from './document-paths.js';
+import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter } from './keyset-continuation.js';
+
+export type Mutation =
+  | { op: 'container'; container: string; partitionKeyPath: string }
+  | { op: 'put'; container: string; pk: string; id: string; etag: string; item: DocumentItem; version: number }
+  | { op: 'delete'; container: string; pk: string; id: string };
+
+interface Entry {
+  item: DocumentItem;
+  etag: string;
+}
+
+interface ContainerState {
+  partitionKeyPath: string;
+  pkSegments: string[];
+  partitions: Map<string, Map<string, Entry>>;
+}
+
+export interface TableSnapshot {
+  version: number;
+  containers: Record<string, { partitionKeyPath: string; entries: Array<{ pk: string; etag: string; item: DocumentItem }> }>;
+}
+
+export class DocumentTable {
+  private readonly containers = new Map<string, ContainerState>();
+  /** Grows with every put; ETags are derived from it so they never repeat within a table's life. */
+  private version = 0;
+
+  /** Undefined when the container already exists with this path; throws if with another path. */
+  planContainer(name: string, partitionKeyPath: string): Mutation | undefined {
+    const existing = this.containers.get(name);
+    if (existing) {
+      if (existing.partitionKeyPath !== partitionKeyPath) {
+        throw new TypeError(
+          `container ${name} is partitioned by ${existing.partitionKeyPath}, not ${partitionKeyPath}`,
+        );
+      }
+      return undefined;
+    }
+    parsePartitionKeyPath(partitionKeyPath);
+    return { op: 'container', container: name, partitionKeyPath };
+  }
+
+  planCreate(container: string, item: DocumentItem): Mutation {
+    const { pk, id } = this.address(container, item);
+    if (this.entry(container, pk, id)) {
+      throw new StoreError('Conflict', `item ${id} already exists in ${container}/${pk}`);
+    }
+    return this.put(container, pk, id, item);
+  }
+
+  planReplace(container: string, item: DocumentItem, ifMatch: string): Mutation {
+    const { pk, id } = this.address(container, item);
+    const current = this.entry(container, pk, id);
+    if (!current) throw new StoreError('NotFound', `item ${id} not found in ${container}/${pk}`);
+    if (current.etag !== ifMatch) {
+      throw new StoreError('PreconditionFailed', `item ${id} in ${container}/${pk} has changed`);
+    }
+    return this.put(container, pk, id, item);
+  }
+
+  planUpsert(container: string, item: DocumentItem): Mutation {
+    const { pk, id } = this.address(container, item);
+    return this.put(container, pk, id, item);
+  }
+
+  planDelete(container: string, id: string, pk: string, ifMatch?: string): Mutation {
+    const current = this.entry(container, pk, id);
+    if (!current) throw new StoreError('NotFound', `item ${id} not found in ${container}/${pk}`);
+    if (ifMatch !== undefined && current.etag !== ifMatch) {
+      throw new StoreError('PreconditionFailed', `item ${id} in ${container}/${pk} has changed`);
+    }
+    return { op: 'delete', container, pk, id };
+  }
+
+  apply(mutation: Mutation): void {
+    switch (mutation.op) {
+      case 'container':
+        if (!this.containers.has(mutation.container)) {
+          this.containers.set(mutation.container, {
+            partitionKeyPath: mutation.partitionKeyPath,
+            pkSegments: parsePartitionKeyPath(mutation.partitionKeyPath),
+            partitions: new Map(),
+          });
+        }
+        return;
+      case 'put': {
+        const partitions = this.state(mutation.container).partitions;
+        let partition = partitions.get(mutation.pk);
+        if (!partition) partitions.set(mutation.pk, (partition = new Map()));
+        partition.set(mutation.id, { item: structuredClone(mutation.item), etag: mutation.etag });
+        this.version = Math.max(this.version, mutation.version);
+        return;
+      }
+      case 'delete': {
+        const partitions = this.state(mutation.container).partitions;
+        const partition = partitions.get(mutation.pk);
+        partition?.delete(mutation.id);
+        if (partition?.size === 0) partitions.delete(mutation.pk);
+        return;
+      }
+    }
+  }
+
+  read<T extends DocumentItem>(container: string, id: string, pk: string): Stored<T> | undefined {
+    const entry = this.entry(container, pk, id);
+    return entry && stored<T>(entry);
+  }
+
+  /** One partition when pk is given, else every partition ordered by (id, pk). */
+  query<T extends DocumentItem>(container: string, pk: string | undefined, options: QueryOptions = {}): QueryPage<T> {
+    checkLimit(options.limit);
+    const matches = compileWhere(options.where);
+    const after = options.continuation === undefined ? undefined : decodeContinuation(options.continuation);
+    const state = this.state(container);
+    const candidates: Array<{ pk: string; entry: Entry }> = [];
+    const partitions = pk === undefined ? [...state.partitions] : [[pk, state.partitions.get(pk)] as const];
+    for (const [partitionKey, partition] of partitions) {
+      if (!partition) continue;
+      for (const [id, entry] of partition) {
+        if (isAfter(id, partitionKey, after) && matches(entry.item)) candidates.push({ pk: partitionKey, entry });
+      }
+    }
+    candidates.sort((a, b) => compareStrings(a.entry.item.id, b.entry.item.id) || compareStrings(a.pk, b.pk));
+    if (options.limit === undefined || candidates.length <= options.limit) {
+      return { items: candidates.map((c) => stored<T>(c.entry)) };
+    }
+    const page = candidates.slice(0, options.limit);
+    const last = page[page.length - 1]!;
+    const position = pk === undefined ? { id: last.entry.item.id, pk: last.pk } : { id: last.entry.item.id };
+    return { items: page.map((c) => stored<T>(c.entry)), continuation: encodeContinuation(position) };
+  }
+
+  hasContainer(name: string): boolean {
+    return this.containers.has(name);
+  }
+
+  itemCount(): number {
+    let count = 0;
+    for (const state of this.containers.values()) {
+      for (const partition of state.partitions.values()) count += partition.size;
+    }
+    return count;
+  }
+
+  snapshot(): TableSnapshot {
+    const containers: TableSnapshot['containers'] = {};
+    for (const [name, state] of this.containers) {
+      const entries: TableSnapshot['containers'][string]['entries'] = [];
+      for (const [pk, partition] of state.partitions) {
+        for (const entry of partition.values()) entries.push({ pk, etag: entry.etag, item: entry.item });
+      }
+      containers[name] = { partitionKeyPath: state.partitionKeyPath, entries };
+    }
+    return { version: this.version, containers };
+  }
+
+  static fromSnapshot(snapshot: TableSnapshot): DocumentTable {
+    const table = new DocumentTable();
+    for (const [name, container] of Object.entries(snapshot.containers)) {
+      table.apply({ op: 'container', container: name, partitionKeyPath: container.partitionKeyPath });
+      for (const entry of container.entries) {
+        table.apply({ op: 'put', container: name, pk: entry.pk, id: entry.item.id, etag: entry.etag, item: entry.item, version: 0 });
+      }
+    }
+    table.version = snapshot.version;
+    return table;
+  }
+
+  private put(container: string, pk: string, id: string, item: DocumentItem): Mutation {
+    const version = this.version + 1;
+    // The clone both detaches the stored copy from the caller's object and proves it is plain data.
+    return { op: 'put', container, pk, id, etag: `"${version}"`, item: structuredClone(item), version };
+  }
+
+  private address(container: string, item: DocumentItem): { pk: string; id: string } {
+    checkId(item?.id);
+    return { pk: partitionKeyOf(item, this.state(container).pkSegments), id: item.id };
+  }
+
+  private entry(container: string, pk: string, id: string): Entry | undefined {
+    return this.state(container).partitions.get(pk)?.get(id);
+  }
+
+  private state(container: string): ContainerState {
+    const state = this.containers.get(container);
+    if (!state) throw new StoreError('NotFound', `container ${container} does not exist`);
+    return state;
+  }
+}
+
+function stored<T>(entry: Entry): Stored<T> {
+  return { item: structuredClone(entry.item) as T, etag: entry.etag };
+}
+
+function compileWhere(where: WhereFilter | undefined): (item: unknown) => boolean {
+  const conditions = Object.entries(where ?? {}).map(([field, value]) => ({ path: parseFieldPath(field), value }));
+  return (item) => conditions.every((c) => valueAt(item, c.path) === c.value);
+}

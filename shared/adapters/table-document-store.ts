@@ -1,0 +1,63 @@
+// A DocumentStore over a DocumentTable. Each write is planned against the table, then committed;
+// the file store overrides commit to journal the mutation before applying it, so a write that
+// fails to persist is never visible. Every read returns a copy: callers cannot mutate stored state.
+
+import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
+import { DocumentTable, type Mutation } from './document-table.js';
+
+export class TableDocumentStore implements DocumentStore {
+  constructor(protected readonly table: DocumentTable) {}
+
+  async container<T extends DocumentItem>(name: string, partitionKeyPath: string): Promise<Container<T>> {
+    const mutation = this.table.planContainer(name, partitionKeyPath);
+    if (mutation) this.commit(mutation);
+    return new TableContainer<T>(name, partitionKeyPath, this.table, (m) => this.commit(m));
+  }
+
+  protected commit(mutation: Mutation): void {
+    this.table.apply(mutation);
+  }
+}
+
+class TableContainer<T extends DocumentItem> implements Container<T> {
+  constructor(
+    readonly name: string,
+    readonly partitionKeyPath: string,
+    private readonly table: DocumentTable,
+    private readonly commit: (mutation: Mutation) => void,
+  ) {}
+
+  async create(item: T): Promise<Stored<T>> {
+    return this.write(this.table.planCreate(this.name, item));
+  }
+
+  async read(id: string, partitionKey: string): Promise<Stored<T> | undefined> {
+    return this.table.read<T>(this.name, id, partitionKey);
+  }
+
+  async replace(item: T, options: { ifMatch: string }): Promise<Stored<T>> {
+    return this.write(this.table.planReplace(this.name, item, options.ifMatch));
+  }
+
+  async upsert(item: T): Promise<Stored<T>> {
+    return this.write(this.table.planUpsert(this.name, item));
+  }
+
+  async delete(id: string, partitionKey: string, options: { ifMatch?: string } = {}): Promise<void> {
+    this.commit(this.table.planDelete(this.name, id, partitionKey, options.ifMatch));
+  }
+
+  async query(partitionKey: string, options?: QueryOptions): Promise<QueryPage<T>> {
+    return this.table.query<T>(this.name, partitionKey, options);
+  }
+
+  async queryAll(options?: QueryOptions): Promise<QueryPage<T>> {
+    return this.table.query<T>(this.name, undefined, options);
+  }
+
+  private write(mutation: Mutation): Stored<T> {
+    this.commit(mutation);
+    if (mutation.op !== 'put') throw new Error('a write must plan a put');
+    return { item: structuredClone(mutation.item) as T, etag: mutation.etag };
+  }
+}

@@ -1,0 +1,115 @@
+// What the Cosmos adapter does beyond the conformance suite: what it leaves in Cosmos, how it
+// creates containers, and how it reports the service's failures.
+
+import { randomUUID } from 'node:crypto';
+import { CosmosClient, ErrorResponse } from '@azure/cosmos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localCosmosClientOptions, startCosmos, type CosmosHandle } from '../../local-host/services/cosmos.js';
+import { CosmosDocumentStore, translateCosmosError } from '../../shared/adapters/cosmos-document-store.js';
+import { StoreError } from '../../shared/ports/errors.js';
+
+interface Task {
+  id: string;
+  jobId: string;
+  status: string;
+}
+
+let cosmos: CosmosHandle;
+let client: CosmosClient;
+
+beforeAll(async () => {
+  cosmos = await startCosmos();
+  client = new CosmosClient(localCosmosClientOptions(cosmos));
+});
+
+afterAll(async () => {
+  client?.dispose();
+  await cosmos?.stop();
+});
+
+describe('CosmosDocumentStore', () => {
+  it('creates the database and a container partitioned on the path, indexed for cross-partition listing', async () => {
+    const databaseId = `adapter-${randomUUID()}`;
+    const store = new CosmosDocumentStore(client, databaseId);
+    await store.container<Task>('tasks', '/jobId');
+    const { resource } = await client.database(databaseId).container('tasks').read();
+    expect(resource?.partitionKey?.paths).toEqual(['/jobId']);
+    expect(resource?.indexingPolicy?.compositeIndexes).toEqual([
+      [
+        { path: '/id', order: 'ascending' },
+        { path: '/jobId', order: 'ascending' },
+      ],
+    ]);
+    await client.database(databaseId).delete();
+  });
+
+  it('writes the plain item to Cosmos and strips Cosmos system properties on the way back', async () => {
+    const databaseId = `adapter-${randomUUID()}`;
+    const store = new CosmosDocumentStore(client, databaseId);
+    const tasks = await store.container<Task>('tasks', '/jobId');
+    const created = await tasks.create({ id: 't1', jobId: 'j1', status: 'active' });
+    const { resource: raw } = await client.database(databaseId).container('tasks').item('t1', 'j1').read();
+    expect(raw).toMatchObject({ id: 't1', jobId: 'j1', status: 'active', _etag: created.etag });
+    expect(created.item).toEqual({ id: 't1', jobId: 'j1', status: 'active' });
+    expect((await tasks.queryAll()).items[0]?.item).toEqual({ id: 't1', jobId: 'j1', status: 'active' });
+    await client.database(databaseId).delete();
+  });
+
+  it('refuses an existing container with another partition key path, from a fresh store too', async () => {
+    const databaseId = `adapter-${randomUUID()}`;
+    await new CosmosDocumentStore(client, databaseId).container<Task>('tasks', '/jobId');
+    await expect(new CosmosDocumentStore(client, databaseId).container<Task>('tasks', '/status')).rejects.toThrow(
+      /partitioned by \/jobId/,
+    );
+    await client.database(databaseId).delete();
+  });
+
+  it('reports an unreachable service as Unavailable', async () => {
+    const server = await startCosmos();
+    const otherClient = new CosmosClient(localCosmosClientOptions(server));
+    try {
+      const tasks = await new CosmosDocumentStore(otherClient, 'db').container<Task>('tasks', '/jobId');
+      await server.stop();
+      const error = await tasks.read('t1', 'j1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('Unavailable');
+    } finally {
+      otherClient.dispose();
+      await server.stop();
+    }
+  });
+});
+
+describe('translateCosmosError', () => {
+  const cosmosError = (code: number, retryAfterInMs?: number) => {
+    const error = new ErrorResponse(`status ${code}`);
+    error.code = code;
+    if (retryAfterInMs !== undefined) error.retryAfterInMs = retryAfterInMs;
+    return error;
+  };
+
+  it.each([
+    [409, 'Conflict'],
+    [412, 'PreconditionFailed'],
+    [404, 'NotFound'],
+    [503, 'Unavailable'],
+    [408, 'Unavailable'],
+  ] as const)('maps status %i to %s', (status, code) => {
+    const translated = translateCosmosError(cosmosError(status));
+    expect(translated).toBeInstanceOf(StoreError);
+    expect((translated as StoreError).code).toBe(code);
+  });
+
+  it('keeps the back-off the service asked for on 429', () => {
+    const translated = translateCosmosError(cosmosError(429, 1234)) as StoreError;
+    expect(translated.code).toBe('Throttled');
+    expect(translated.retryAfterMs).toBe(1234);
+  });
+
+  it('passes other errors through untouched', () => {
+    const badRequest = cosmosError(400);
+    expect(translateCosmosError(badRequest)).toBe(badRequest);
+    const bug = new TypeError('bug');
+    expect(translateCosmosError(bug)).toBe(bug);
+  });
+});
