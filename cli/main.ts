@@ -1,10 +1,12 @@
 import { hostCommand, HOST_USAGE } from './host-command.js';
 import { UsageError } from './args.js';
+import { agentCommand, AGENT_USAGE } from './agent-command.js';
 
 const USAGE = `fnbatch <command>
 
 Commands:
   ${HOST_USAGE.split('\n').join('\n  ')}
+  ${AGENT_USAGE.split('\n').join('\n  ')}
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -13,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
     switch (command) {
       case 'host':
         return await hostCommand(rest);
+      case 'agent':
+        return await agentCommand(rest);
       case undefined:
       case 'help':
       case '--help':
