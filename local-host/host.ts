@@ -89,6 +89,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       process.env.COSMOS_KEY ??= cosmos.key;
     }
 
+    // A folder the app may keep local state in (unset with --in-memory); not an Azure setting.
+    if (dataDir) process.env.FUNCTIONS_LOCAL_DATA_DIR = path.join(dataDir, 'app');
+    else delete process.env.FUNCTIONS_LOCAL_DATA_DIR;
+
     const settings = loadAppSettings(appDir);
     const app = await loadApp(appDir);
     const functionLogs = options.functionLogs ?? true;
@@ -146,6 +150,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     origin = server.baseUrl.replace(/\/+$/, '');
     // The DurableClient rewrites management URLs to localhost:7071 unless it knows the host name.
     process.env.WEBSITE_HOSTNAME ||= new URL(origin).host;
+    // Local-only: lets an app start local workers that call back into it (fnbatch's node agents).
+    process.env.FUNCTIONS_LOCAL_BASE_URL = origin;
+    process.env.FUNCTIONS_LOCAL_FUNCTION_KEY = keys.functionKey;
 
     const listeners: TriggerListener[] = [];
     for (const fn of functions) {

@@ -1,0 +1,5 @@
+import './jobs.js';
+import './tasks.js';
+import './pools.js';
+import './agent.js';
+import './maintenance.js';

@@ -1,0 +1,23 @@
+// Every few seconds: nodes that stopped heartbeating become unusable, and every pool moves toward
+// its targets.
+import { app } from '@azure/functions';
+import { appContext } from '../shared/app/context.js';
+import { markSilentNodes } from '../shared/app/node-service.js';
+import { listPools, reconcilePool } from '../shared/app/pool-service.js';
+
+app.timer('poolMaintenance', {
+  schedule: '*/2 * * * * *',
+  runOnStartup: true,
+  handler: async (_timer, context) => {
+    const ctx = await appContext();
+    for (const pool of await listPools(ctx)) {
+      try {
+        const silent = await markSilentNodes(ctx, pool.item.poolId);
+        if (silent.length) context.warn(`Pool ${pool.item.poolId}: nodes ${silent.join(', ')} stopped heartbeating and are unusable.`);
+        await reconcilePool(ctx, pool.item.poolId);
+      } catch (err) {
+        context.error(`Pool ${pool.item.poolId}: ${(err as Error).message}`);
+      }
+    }
+  },
+});

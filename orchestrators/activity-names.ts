@@ -1,0 +1,8 @@
+export const ACTIVITIES = {
+  loadSnapshot: 'jobLoadSnapshot',
+  loadTasks: 'jobLoadTasks',
+  dispatch: 'jobDispatch',
+  failUpstream: 'jobFailUpstream',
+  finishJob: 'jobFinish',
+  disableJob: 'jobDisable',
+} as const;

@@ -1,0 +1,27 @@
+// What the job orchestration hears. Everything arrives as the one external event JOB_EVENT, so
+// events are handled in the order they were raised.
+import type { DependencyAction, JobAction, OnAllTasksComplete, TaskResult } from '../batch/index.js';
+
+export const JOB_EVENT = 'job';
+export const JOB_ORCHESTRATOR = 'jobOrchestrator';
+
+export type JobEvent =
+  | { type: 'taskEnded'; taskId: string; result: TaskResult; dependencyAction: DependencyAction; jobAction: JobAction }
+  | { type: 'tasksAdded'; taskIds: string[] }
+  | { type: 'terminate'; reason: string }
+  | { type: 'update'; maxParallelTasks?: number; onAllTasksComplete?: OnAllTasksComplete; priority?: number }
+  /** Task states changed outside the orchestration (reactivation): rebuild from the store. */
+  | { type: 'reload' };
+
+export interface JobOrchestrationInput {
+  jobId: string;
+  generation: number;
+}
+
+/** How the services reach job orchestrations: the DurableClient in functions, the backend in a simulation. */
+export interface JobOrchestrations {
+  start(instanceId: string, input: JobOrchestrationInput): Promise<void>;
+  raise(instanceId: string, event: JobEvent): Promise<void>;
+  /** Ends the instance at once (job deletion); a missing or finished instance is fine. */
+  terminate(instanceId: string, reason: string): Promise<void>;
+}

@@ -1,0 +1,158 @@
+// The I/O behind the job orchestration, run as activities: reading a job's DAG from the store,
+// marking tasks that can never run, and ending the job.
+import {
+  durationToMs,
+  UNLIMITED_DURATION_MS,
+  upstreamFailureInfo,
+  type DependencyAction,
+  type OnAllTasksComplete,
+  type TaskDependencies,
+  type UpstreamFailure,
+} from '../batch/index.js';
+import type { AppContext } from './context.js';
+import { jobKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
+import { updateWithRetry } from './etag-retry.js';
+import { requestKillsForJob } from './kill-requests.js';
+
+export interface SnapshotTask {
+  id: string;
+  dependsOn?: TaskDependencies;
+  /** waiting: not yet dispatched; inflight: queued or running; ended: completed. */
+  status: 'waiting' | 'inflight' | 'ended';
+  dependencyAction?: DependencyAction;
+}
+
+export interface JobSnapshot {
+  jobId: string;
+  state: JobDoc['state'];
+  terminateReason?: string;
+  maxParallelTasks: number;
+  onAllTasksComplete: OnAllTasksComplete;
+  /** ISO time at which the job's maxWallClockTime expires, if it has one. */
+  deadline?: string;
+  tasks: SnapshotTask[];
+}
+
+export async function loadJobSnapshot(ctx: AppContext, jobId: string): Promise<JobSnapshot | null> {
+  const key = jobKey(jobId);
+  const job = await ctx.jobs.read(key, key);
+  if (!job) return null;
+  const limit = durationToMs(job.item.constraints.maxWallClockTime);
+  return {
+    jobId: job.item.jobId,
+    state: job.item.state,
+    terminateReason: job.item.executionInfo.terminateReason,
+    maxParallelTasks: job.item.maxParallelTasks,
+    onAllTasksComplete: job.item.onAllTasksComplete,
+    deadline: limit < UNLIMITED_DURATION_MS ? new Date(Date.parse(job.item.creationTime) + limit).toISOString() : undefined,
+    tasks: await loadTasks(ctx, key),
+  };
+}
+
+export async function loadTasks(ctx: AppContext, key: string, only?: ReadonlySet<string>): Promise<SnapshotTask[]> {
+  const tasks: SnapshotTask[] = [];
+  let continuation: string | undefined;
+  do {
+    const page = await ctx.tasks.query(key, { limit: 2000, continuation });
+    for (const { item } of page.items) {
+      if (only && !only.has(item.id)) continue;
+      tasks.push(snapshotOf(item));
+    }
+    continuation = page.continuation;
+  } while (continuation);
+  tasks.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return tasks;
+}
+
+function snapshotOf(task: TaskDoc): SnapshotTask {
+  const status = task.scheduling === 'ended' || task.state === 'completed' ? 'ended' : task.scheduling === 'waiting' ? 'waiting' : 'inflight';
+  return {
+    id: task.taskId,
+    dependsOn: task.dependsOn,
+    status,
+    ...(status === 'ended' ? { dependencyAction: task.dependencyAction ?? (task.executionInfo.result === 'success' ? 'satisfy' : 'block') } : {}),
+  };
+}
+
+/** Completes tasks that can never run because a task they depend on blocked them. */
+export async function failUpstream(ctx: AppContext, jobId: string, failures: UpstreamFailure[]): Promise<void> {
+  const key = jobKey(jobId);
+  const at = new Date(ctx.now()).toISOString();
+  await Promise.all(
+    failures.map((failure) =>
+      updateWithRetry(ctx.tasks, taskKey(failure.taskId), key, ({ item }) => {
+        if (item.state === 'completed') return undefined;
+        return {
+          ...item,
+          previousState: item.state,
+          previousStateTransitionTime: item.stateTransitionTime,
+          state: 'completed' as const,
+          stateTransitionTime: at,
+          stateVersion: item.stateVersion + 1,
+          scheduling: 'ended' as const,
+          dependencyAction: 'block' as const,
+          executionInfo: { ...item.executionInfo, endTime: at, result: 'failure' as const, failureInfo: upstreamFailureInfo(failure) },
+        };
+      }),
+    ),
+  );
+}
+
+/** Ends a job: tasks not yet completed are completed (running ones are killed), then the job. */
+export async function finishJob(ctx: AppContext, jobId: string, terminateReason: string): Promise<void> {
+  const key = jobKey(jobId);
+  const at = new Date(ctx.now()).toISOString();
+  await requestKillsForJob(ctx, key);
+  let continuation: string | undefined;
+  do {
+    const page = await ctx.tasks.query(key, { limit: 500, continuation });
+    await Promise.all(
+      page.items
+        .filter(({ item }) => item.state !== 'completed')
+        .map(({ item }) =>
+          updateWithRetry(ctx.tasks, item.id, key, ({ item: t }) => {
+            if (t.state === 'completed') return undefined;
+            return {
+              ...t,
+              previousState: t.state,
+              previousStateTransitionTime: t.stateTransitionTime,
+              state: 'completed' as const,
+              stateTransitionTime: at,
+              stateVersion: t.stateVersion + 1,
+              scheduling: 'ended' as const,
+              dependencyAction: 'block' as const,
+              executionInfo: {
+                ...t.executionInfo,
+                endTime: at,
+                result: 'failure' as const,
+                failureInfo: { category: 'usererror' as const, code: 'JobTerminated', message: `The job ended (${terminateReason}) before this task completed.` },
+              },
+            };
+          }),
+        ),
+    );
+    continuation = page.continuation;
+  } while (continuation);
+  await setJobState(ctx, jobId, 'completed', terminateReason);
+}
+
+export async function setJobState(ctx: AppContext, jobId: string, state: 'completed' | 'disabled', terminateReason?: string): Promise<void> {
+  const key = jobKey(jobId);
+  const at = new Date(ctx.now()).toISOString();
+  await updateWithRetry(ctx.jobs, key, key, ({ item }) => {
+    if (item.state === state || item.state === 'completed') return undefined;
+    return {
+      ...item,
+      previousState: item.state,
+      previousStateTransitionTime: item.stateTransitionTime,
+      state,
+      stateTransitionTime: at,
+      lastModified: at,
+      stateVersion: item.stateVersion + 1,
+      executionInfo:
+        state === 'completed'
+          ? { ...item.executionInfo, endTime: at, terminateReason: item.executionInfo.terminateReason ?? terminateReason }
+          : item.executionInfo,
+    };
+  });
+}

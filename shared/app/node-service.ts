@@ -1,0 +1,95 @@
+// Compute nodes as the control plane sees them: what their heartbeats say, what they are asked to
+// do in return (kill tasks, drain, leave), and which of them have gone quiet.
+import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport } from '../agent-protocol.js';
+import { isStoreError } from '../ports/errors.js';
+import type { AppContext } from './context.js';
+import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
+import { updateWithRetry } from './etag-retry.js';
+import { NODE_DEAD_AFTER_MS } from './task-lifecycle.js';
+
+export const HEARTBEAT_INTERVAL_MS = 500;
+
+export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise<HeartbeatResponse> {
+  const pool = await ctx.pools.read(poolKey(req.poolId), poolKey(req.poolId));
+  if (!pool || pool.item.state === 'deleting') {
+    return { kill: [], drain: true, shutdown: true, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
+  }
+  const now = ctx.now();
+  const at = new Date(now).toISOString();
+  const running = new Set(req.runningTasks.map((t) => t.dispatchId));
+  let answer: HeartbeatResponse = { kill: [], drain: false, shutdown: false, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
+  const apply = (node: NodeDoc): NodeDoc => {
+    const kill = node.killRequests.filter((k) => running.has(k.dispatchId));
+    answer = { kill, drain: node.drain, shutdown: node.shutdown, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
+    const state = nextState(node.state, req.state);
+    return {
+      ...node,
+      isDedicated: req.isDedicated,
+      taskSlots: req.taskSlots,
+      state,
+      stateTransitionTime: state === node.state ? node.stateTransitionTime : at,
+      lastBootTime: req.bootTime,
+      lastHeartbeatAt: now,
+      runningTasks: req.runningTasks.map((t) => ({ jobId: t.jobId, taskId: t.taskId, dispatchId: t.dispatchId, slots: t.slots })),
+      killRequests: kill,
+      metrics: { cpuPercent: req.metrics.cpuPercent, memoryBytes: req.metrics.memoryBytes },
+    };
+  };
+  const updated = await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item));
+  if (!updated) {
+    try {
+      await ctx.nodes.create(apply(newNodeDoc(req.poolId, req.nodeId, req.isDedicated, req.taskSlots, at)));
+    } catch (err) {
+      if (!isStoreError(err, 'Conflict')) throw err;
+      await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item));
+    }
+  }
+  return answer;
+}
+
+/** The agent reports its own state; the control plane's decisions (leaving, preempted) win. */
+function nextState(current: NodeState, reported: HeartbeatRequest['state']): NodeState {
+  if (current === 'leavingpool' || current === 'preempted') return current;
+  return reported;
+}
+
+export function newNodeDoc(poolId: string, nodeId: string, isDedicated: boolean, taskSlots: number, at: string): NodeDoc {
+  return {
+    id: nodeKey(nodeId),
+    poolId: poolKey(poolId),
+    nodeId,
+    isDedicated,
+    state: 'creating',
+    stateTransitionTime: at,
+    taskSlots,
+    runningTasks: [],
+    recentTasks: [],
+    killRequests: [],
+    drain: false,
+    shutdown: false,
+  };
+}
+
+export async function reportStartTask(ctx: AppContext, report: StartTaskReport): Promise<void> {
+  const at = new Date(ctx.now()).toISOString();
+  await updateWithRetry(ctx.nodes, nodeKey(report.nodeId), poolKey(report.poolId), ({ item }) => ({
+    ...item,
+    state: (report.succeeded ? 'idle' : 'starttaskfailed') as NodeState,
+    stateTransitionTime: at,
+  }));
+}
+
+/** Nodes whose heartbeats stopped become unusable; their tasks come back through the queue. */
+export async function markSilentNodes(ctx: AppContext, poolId: string): Promise<string[]> {
+  const now = ctx.now();
+  const at = new Date(now).toISOString();
+  const marked: string[] = [];
+  const page = await ctx.nodes.query(poolKey(poolId));
+  for (const { item } of page.items) {
+    const silent = item.lastHeartbeatAt !== undefined && now - item.lastHeartbeatAt > NODE_DEAD_AFTER_MS;
+    if (!silent || item.state === 'unusable' || item.state === 'preempted' || item.state === 'leavingpool') continue;
+    await updateWithRetry(ctx.nodes, item.id, item.poolId, ({ item: n }) => ({ ...n, state: 'unusable' as const, stateTransitionTime: at }));
+    marked.push(item.nodeId);
+  }
+  return marked;
+}

@@ -1,0 +1,27 @@
+// Chooses the node provider from the app settings: VM scale sets on Azure, agent processes on
+// the local host.
+import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
+
+export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<ScaleSetProvider> {
+  const kind = env.FNBATCH_SCALE_SET_PROVIDER ?? 'local';
+  if (kind === 'azure') {
+    const { createArmScaleSetProviderFromSettings } = await import('../adapters/arm-scale-set-provider.js');
+    return createArmScaleSetProviderFromSettings(env);
+  }
+  if (kind === 'local') {
+    const { LocalScaleSetProvider } = await import('../adapters/local-scale-set-provider.js');
+    const baseUrl = env.FUNCTIONS_LOCAL_BASE_URL;
+    const agentKey = env.FUNCTIONS_LOCAL_FUNCTION_KEY;
+    const storage = env.AzureWebJobsStorage;
+    if (!baseUrl || !agentKey || !storage) {
+      throw new Error('The local node provider runs on the fnbatch local host (it needs FUNCTIONS_LOCAL_BASE_URL, FUNCTIONS_LOCAL_FUNCTION_KEY and AzureWebJobsStorage).');
+    }
+    return new LocalScaleSetProvider({
+      endpoint: `${baseUrl}/api`,
+      agentKey,
+      storageConnectionString: storage,
+      workRoot: env.FUNCTIONS_LOCAL_DATA_DIR ? `${env.FUNCTIONS_LOCAL_DATA_DIR}/nodes` : `${process.env.TMPDIR ?? '/tmp'}/fnbatch-nodes-${process.pid}`,
+    });
+  }
+  throw new Error(`FNBATCH_SCALE_SET_PROVIDER '${kind}' is not one of azure, local.`);
+}

@@ -1,0 +1,315 @@
+// A task's life after it is ready: dispatched to its pool's queue, claimed by one agent, ended by
+// one report. Every change is one write guarded by the task's ETag, and every claim and report
+// names the dispatch it belongs to, so a duplicate, late or reordered message can never move a
+// task backwards or complete it twice.
+import { randomUUID } from 'node:crypto';
+import {
+  durationToMs,
+  effectiveJobAction,
+  resolveExitOptions,
+  taskResultOf,
+  UNLIMITED_DURATION_MS,
+  type DependencyAction,
+  type JobAction,
+  type TaskEnding,
+  type TaskFailureInfo,
+  type TaskResult,
+} from '../batch/index.js';
+import {
+  PROTOCOL_VERSION,
+  priorityBand,
+  type ClaimRequest,
+  type ClaimResponse,
+  type CompleteRequest,
+  type NameValue,
+  type ReleaseRequest,
+  type TaskMessage,
+} from '../agent-protocol.js';
+import type { Stored } from '../ports/document-store.js';
+import type { AppContext } from './context.js';
+import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
+import { updateWithRetry } from './etag-retry.js';
+import type { JobEvent } from './job-events.js';
+
+/** A node whose last heartbeat is older than this is presumed dead; its claims may be taken over. */
+export const NODE_DEAD_AFTER_MS = 10_000;
+
+export interface TaskEnded {
+  taskId: string;
+  event: Extract<JobEvent, { type: 'taskEnded' }>;
+}
+
+// ---- dispatch ---------------------------------------------------------------------------------
+
+/**
+ * Puts ready tasks on their pool's queue. The task document is marked queued with a fresh
+ * dispatch id before the message is sent; a duplicate message for the same dispatch is harmless
+ * because only one claim of a dispatch can succeed.
+ */
+export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: string[]): Promise<{ dispatched: string[]; skipped: string[] }> {
+  const key = jobKey(jobId);
+  const job = await ctx.jobs.read(key, key);
+  if (!job) return { dispatched: [], skipped: taskIds };
+  const band = priorityBand(job.item.priority);
+  const queue = await ctx.queue(job.item.poolInfo.poolId, band);
+  const dispatched: string[] = [];
+  const skipped: string[] = [];
+  const at = new Date(ctx.now()).toISOString();
+  await Promise.all(
+    taskIds.map(async (taskId) => {
+      let message: TaskMessage | undefined;
+      await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
+        if (item.state !== 'active' || item.scheduling !== 'waiting' || job.item.state !== 'active') {
+          message = undefined;
+          return undefined;
+        }
+        const dispatchId = newDispatchId(item);
+        message = taskMessage(job.item, item, dispatchId, at);
+        return { ...item, scheduling: 'queued' as const, dispatchId, band };
+      });
+      if (!message) {
+        skipped.push(taskId);
+        return;
+      }
+      await queue.send(JSON.stringify(message));
+      dispatched.push(taskId);
+    }),
+  );
+  return { dispatched, skipped };
+}
+
+function newDispatchId(task: TaskDoc): string {
+  return `${task.executionInfo.retryCount}.${task.executionInfo.requeueCount}.${randomUUID().slice(0, 8)}`;
+}
+
+export function taskMessage(job: JobDoc, task: TaskDoc, dispatchId: string, at: string): TaskMessage {
+  const environment: NameValue[] = [
+    ...job.commonEnvironmentSettings.map((e) => ({ name: e.name, value: e.value ?? '' })),
+    ...task.environmentSettings.map((e) => ({ name: e.name, value: e.value ?? '' })),
+  ];
+  const wallClock = durationToMs(task.constraints.maxWallClockTime);
+  return {
+    v: PROTOCOL_VERSION,
+    jobId: job.jobId,
+    taskId: task.taskId,
+    dispatchId,
+    retryCount: task.executionInfo.retryCount,
+    commandLine: task.commandLine,
+    environment,
+    ...(wallClock < UNLIMITED_DURATION_MS ? { maxWallClockMs: wallClock } : {}),
+    requiredSlots: task.requiredSlots,
+    enqueuedAt: at,
+  };
+}
+
+// ---- claim ------------------------------------------------------------------------------------
+
+export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<ClaimResponse> {
+  const key = jobKey(req.jobId);
+  const job = await ctx.jobs.read(key, key);
+  if (!job) return { granted: false, reason: 'UnknownTask' };
+  if (job.item.state !== 'active') return { granted: false, reason: 'JobNotActive' };
+  const now = ctx.now();
+  const at = new Date(now).toISOString();
+  let response: ClaimResponse = { granted: false, reason: 'UnknownTask' };
+  const holderIsDead = async (task: TaskDoc) => {
+    if (!task.nodeInfo) return true;
+    const node = await ctx.nodes.read(nodeKey(task.nodeInfo.nodeId), poolKey(task.nodeInfo.poolId));
+    if (!node) return true;
+    const state = node.item.state;
+    return state === 'unusable' || state === 'offline' || state === 'preempted' || now - (node.item.lastHeartbeatAt ?? 0) > NODE_DEAD_AFTER_MS;
+  };
+  // Whether the current holder is dead is read before the guarded write, and the write is
+  // retried on conflict, so the decision always applies to the version it was made on.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const current = await ctx.tasks.read(taskKey(req.taskId), key);
+    if (!current) return { granted: false, reason: 'UnknownTask' };
+    const task = current.item;
+    if (task.dispatchId !== req.dispatchId) return { granted: false, reason: 'StaleDispatch' };
+    let requeue = false;
+    if (task.scheduling === 'claimed') {
+      const sameNode = task.nodeInfo && nodeKey(task.nodeInfo.nodeId) === nodeKey(req.nodeId);
+      if (sameNode || !(await holderIsDead(task))) return { granted: false, reason: 'TaskNotActive' };
+      requeue = true; // its message came back because the node holding it died
+    } else if (task.scheduling !== 'queued' || task.state !== 'active') {
+      return { granted: false, reason: 'TaskNotActive' };
+    }
+    const info = { ...task.executionInfo };
+    if (requeue) {
+      info.requeueCount += 1;
+      info.lastRequeueTime = at;
+    }
+    const next: TaskDoc = {
+      ...task,
+      previousState: task.state,
+      previousStateTransitionTime: task.stateTransitionTime,
+      state: 'running',
+      stateTransitionTime: at,
+      stateVersion: task.stateVersion + 1,
+      scheduling: 'claimed',
+      nodeInfo: { poolId: req.poolId, nodeId: req.nodeId },
+      executionInfo: { ...info, startTime: at, endTime: undefined, exitCode: undefined, result: undefined, failureInfo: undefined },
+    };
+    try {
+      await ctx.tasks.replace(next, { ifMatch: current.etag });
+      response = { granted: true, retryCount: info.retryCount, requeueCount: info.requeueCount };
+      break;
+    } catch (err) {
+      if (attempt === 7) throw err;
+    }
+  }
+  return response;
+}
+
+// ---- complete ---------------------------------------------------------------------------------
+
+export interface CompletionOutcome {
+  accepted: boolean;
+  /** Present when the task reached its end (not retried): the orchestration must hear of it. */
+  ended?: TaskEnded;
+}
+
+export async function completeTask(ctx: AppContext, req: CompleteRequest): Promise<CompletionOutcome> {
+  const key = jobKey(req.jobId);
+  const job = await ctx.jobs.read(key, key);
+  if (!job) return { accepted: false };
+  const at = new Date(ctx.now()).toISOString();
+  let retryMessage: TaskMessage | undefined;
+  let ended: TaskEnded | undefined;
+  let duplicateOfEnd: TaskEnded | undefined;
+  const result = await updateWithRetry(ctx.tasks, taskKey(req.taskId), key, ({ item: task }) => {
+    retryMessage = undefined;
+    ended = undefined;
+    duplicateOfEnd = undefined;
+    if (task.dispatchId !== req.dispatchId) return undefined;
+    if (task.scheduling === 'ended') {
+      // A repeated report of the end: tell the orchestration again (it ignores repeats), in case
+      // the first notice was lost with a crash.
+      if (task.executionInfo.result && task.dependencyAction) {
+        duplicateOfEnd = endedEvent(task, task.executionInfo.result, task.dependencyAction, 'none');
+      }
+      return undefined;
+    }
+    if (task.scheduling !== 'claimed') return undefined;
+    const ending = endingOf(req);
+    const taskResult = taskResultOf(ending);
+    const failureInfo = failureOf(req, taskResult);
+    const maxRetries = task.constraints.maxTaskRetryCount;
+    const retriesLeft = maxRetries === -1 || task.executionInfo.retryCount < maxRetries;
+    if (taskResult === 'failure' && retriesLeft && req.killedBy !== 'terminate' && job.item.state === 'active') {
+      const dispatchId = newDispatchId({ ...task, executionInfo: { ...task.executionInfo, retryCount: task.executionInfo.retryCount + 1 } });
+      const next: TaskDoc = {
+        ...task,
+        previousState: task.state,
+        previousStateTransitionTime: task.stateTransitionTime,
+        state: 'active',
+        stateTransitionTime: at,
+        stateVersion: task.stateVersion + 1,
+        scheduling: 'queued',
+        dispatchId,
+        executionInfo: {
+          ...task.executionInfo,
+          retryCount: task.executionInfo.retryCount + 1,
+          lastRetryTime: at,
+          exitCode: req.exitCode ?? undefined,
+          failureInfo,
+          endTime: req.endTime,
+        },
+      };
+      retryMessage = taskMessage(job.item, next, dispatchId, at);
+      return next;
+    }
+    const exit = resolveExitOptions(task.exitConditions, ending);
+    const jobAction = taskResult === 'failure' ? effectiveJobAction(job.item.onTaskFailure, exit) : 'none';
+    ended = endedEvent(task, taskResult, exit.dependencyAction, jobAction);
+    const completed: TaskDoc = {
+      ...task,
+      previousState: task.state,
+      previousStateTransitionTime: task.stateTransitionTime,
+      state: 'completed',
+      stateTransitionTime: at,
+      stateVersion: task.stateVersion + 1,
+      scheduling: 'ended',
+      dependencyAction: exit.dependencyAction,
+      executionInfo: {
+        ...task.executionInfo,
+        startTime: task.executionInfo.startTime ?? req.startTime,
+        endTime: req.endTime,
+        exitCode: req.exitCode ?? undefined,
+        result: taskResult,
+        failureInfo,
+      },
+    };
+    return completed;
+  });
+  if (!result) return { accepted: false };
+  if (!result.after) return { accepted: false, ended: duplicateOfEnd };
+  if (retryMessage) {
+    const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
+    await queue.send(JSON.stringify(retryMessage));
+  }
+  await noteRecentTask(ctx, req, result.after.item);
+  return { accepted: true, ended };
+}
+
+function endedEvent(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnded {
+  return { taskId: task.taskId, event: { type: 'taskEnded', taskId: task.taskId, result, dependencyAction, jobAction } };
+}
+
+function endingOf(req: CompleteRequest): TaskEnding {
+  if (req.killedBy === 'maxWallClockTime') return { kind: 'timedOut' };
+  if (req.exitCode === null || req.exitCode === undefined) return { kind: 'preProcessingError' };
+  return { kind: 'exited', exitCode: req.exitCode };
+}
+
+function failureOf(req: CompleteRequest, result: TaskResult): TaskFailureInfo | undefined {
+  if (req.failure) return { category: req.failure.category, code: req.failure.code, message: req.failure.message };
+  if (req.killedBy === 'maxWallClockTime') {
+    return { category: 'usererror', code: 'MaxWallClockTimeExpiry', message: 'The task ran longer than its maxWallClockTime and was killed.' };
+  }
+  if (req.killedBy === 'terminate') return { category: 'usererror', code: 'TaskEnded', message: 'The task was terminated.' };
+  if (result === 'failure') {
+    return { category: 'usererror', code: 'FailureExitCode', message: `The task exited with code ${req.exitCode}.` };
+  }
+  return undefined;
+}
+
+async function noteRecentTask(ctx: AppContext, req: CompleteRequest, task: TaskDoc): Promise<void> {
+  await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => ({
+    ...item,
+    recentTasks: [
+      { jobId: req.jobId, taskId: req.taskId, dispatchId: req.dispatchId, endTime: req.endTime, result: task.executionInfo.result },
+      ...item.recentTasks,
+    ].slice(0, 10),
+    killRequests: item.killRequests.filter((k) => k.dispatchId !== req.dispatchId),
+  })).catch(() => undefined);
+}
+
+// ---- release ----------------------------------------------------------------------------------
+
+/** An agent gives back a task it claimed (shutting down): active again, requeueCount + 1. */
+export async function releaseTask(ctx: AppContext, req: ReleaseRequest): Promise<boolean> {
+  const key = jobKey(req.jobId);
+  const at = new Date(ctx.now()).toISOString();
+  const result = await updateWithRetry(ctx.tasks, taskKey(req.taskId), key, ({ item: task }) => {
+    if (task.dispatchId !== req.dispatchId || task.scheduling !== 'claimed') return undefined;
+    if (!task.nodeInfo || nodeKey(task.nodeInfo.nodeId) !== nodeKey(req.nodeId)) return undefined;
+    return requeued(task, at);
+  });
+  return !!result?.after;
+}
+
+export function requeued(task: TaskDoc, at: string): TaskDoc {
+  return {
+    ...task,
+    previousState: task.state,
+    previousStateTransitionTime: task.stateTransitionTime,
+    state: 'active',
+    stateTransitionTime: at,
+    stateVersion: task.stateVersion + 1,
+    scheduling: 'queued',
+    executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: at },
+  };
+}
+
+export type { Stored };
