@@ -156,7 +156,10 @@ class CosmosDocumentContainer<T extends DocumentItem> implements Container<T> {
     // One extra row tells whether another page follows, so the last page carries no token.
     const top = options.limit === undefined ? '' : `TOP ${parameter(options.limit + 1)} `;
     const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-    const orderBy = partitionKey === undefined ? ` ORDER BY c.id ASC, ${this.pkExpression} ASC` : ' ORDER BY c.id ASC';
+    // When the partition key is the id itself, ids are unique across partitions: one sort key
+    // suffices, and a composite index over (id, id) could not exist.
+    const pkIsId = this.pkExpression === 'c.id' || this.pkExpression === 'c["id"]';
+    const orderBy = partitionKey === undefined && !pkIsId ? ` ORDER BY c.id ASC, ${this.pkExpression} ASC` : ' ORDER BY c.id ASC';
     const query = { query: `SELECT ${top}* FROM c${where}${orderBy}`, parameters };
     const { resources } = await call(() =>
       this.container.items

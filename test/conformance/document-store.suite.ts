@@ -336,6 +336,17 @@ export function documentStoreConformance(name: string, factory: () => Promise<Do
         const { items } = await readAllPages((o) => tasks.queryAll(o), { limit: 1, where: { status: 'done' } });
         expect(items.map((t) => t.id)).toEqual(['a', 'c']);
       });
+
+      it('lists and pages a container partitioned by its own id', async () => {
+        const pools = await fixture.store.container<{ id: string; size: number }>('pools', '/id');
+        for (const id of ['p3', 'p1', 'p2']) await pools.create({ id, size: Number(id.slice(1)) });
+        expect((await pools.queryAll()).items.map((s) => s.item.id)).toEqual(['p1', 'p2', 'p3']);
+        const first = await pools.queryAll({ limit: 2 });
+        expect(first.items.map((s) => s.item.id)).toEqual(['p1', 'p2']);
+        const rest = await pools.queryAll({ limit: 2, continuation: first.continuation });
+        expect(rest.items.map((s) => s.item.id)).toEqual(['p3']);
+        expect(rest.continuation).toBeUndefined();
+      });
     });
   });
 }
