@@ -1,0 +1,80 @@
+// Takes the next task message for a pool, from the highest priority band that has one. Poison
+// messages are moved to `<queue>-poison` as they are met and remembered for the next heartbeat.
+import type { QueueServiceClient } from '@azure/storage-queue';
+import { PRIORITY_BANDS, poolQueueName, type PriorityBand, type TaskMessage } from '../shared/agent-protocol.js';
+import { StorageQueueWorkQueue } from '../shared/adapters/storage-queue-work-queue.js';
+import type { QueueMessage, WorkQueue } from '../shared/ports/work-queue.js';
+import { parseTaskMessage } from './task-message.js';
+
+export interface ReceivedTask {
+  band: PriorityBand;
+  queue: WorkQueue;
+  message: QueueMessage;
+  task: TaskMessage;
+}
+
+export interface PoisonReport {
+  queue: string;
+  messageId: string;
+  reason: string;
+}
+
+export function poisonQueueName(queueName: string): string {
+  return `${queueName}-poison`;
+}
+
+export class BandReceiver {
+  private poisoned: PoisonReport[] = [];
+  private poisonQueues = new Map<string, Promise<WorkQueue>>();
+
+  private constructor(
+    private readonly service: QueueServiceClient,
+    private readonly bands: { band: PriorityBand; queue: WorkQueue }[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async open(service: QueueServiceClient, poolId: string, log: (line: string) => void): Promise<BandReceiver> {
+    const bands = await Promise.all(
+      PRIORITY_BANDS.map(async (band) => ({ band, queue: await StorageQueueWorkQueue.fromService(service, poolQueueName(poolId, band)) })),
+    );
+    return new BandReceiver(service, bands, log);
+  }
+
+  /** The next valid task message, leased for `leaseMs`, or undefined when every band is empty. */
+  async receiveNext(leaseMs: number): Promise<ReceivedTask | undefined> {
+    for (const { band, queue } of this.bands) {
+      // A band keeps its precedence even when its head is poison: move it and look again.
+      for (;;) {
+        const [message] = await queue.receive(1, leaseMs);
+        if (!message) break;
+        const parsed = parseTaskMessage(message.body);
+        if (parsed.ok) return { band, queue, message, task: parsed.task };
+        await this.moveToPoison(queue, message, parsed.reason);
+      }
+    }
+    return undefined;
+  }
+
+  /** Poison reports since the last call whose heartbeat went through. */
+  pendingPoisonReports(): PoisonReport[] {
+    return [...this.poisoned];
+  }
+
+  acknowledgePoisonReports(count: number): void {
+    this.poisoned.splice(0, count);
+  }
+
+  private async moveToPoison(queue: WorkQueue, message: QueueMessage, reason: string): Promise<void> {
+    const name = poisonQueueName(queue.name);
+    let poison = this.poisonQueues.get(name);
+    if (!poison) {
+      poison = StorageQueueWorkQueue.fromService(this.service, name);
+      this.poisonQueues.set(name, poison);
+      poison.catch(() => this.poisonQueues.delete(name));
+    }
+    await (await poison).send(message.body);
+    await queue.delete(message);
+    this.poisoned.push({ queue: queue.name, messageId: message.messageId, reason });
+    this.log(`moved poison message ${message.messageId} from ${queue.name} to ${name}: ${reason}`);
+  }
+}

@@ -1,0 +1,376 @@
+// The agent running tasks, in-process, against a real Azurite (queues and blobs) and a test double
+// of the control plane's agent API.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type AzuriteHandle } from '../../local-host/services/azurite.js';
+import { poolQueueName, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
+import { poisonQueueName } from '../../agent/band-receiver.js';
+import { ControlPlaneDouble } from './support/control-plane-double.js';
+import { delay, enqueue, isProcessAlive, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
+import { startTestAgent, type TestAgent } from './support/in-process-agent.js';
+
+let azurite: AzuriteHandle;
+let controlPlane: ControlPlaneDouble;
+let running: TestAgent[] = [];
+
+beforeAll(async () => {
+  azurite = await startAzurite({ inMemory: true });
+});
+
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+afterEach(async () => {
+  for (const { agent } of running) await agent.stop(0);
+  running = [];
+  await controlPlane?.stop();
+});
+
+async function setUp(config: Parameters<typeof startTestAgent>[3] = {}, tuning: Parameters<typeof startTestAgent>[4] = {}) {
+  controlPlane = await ControlPlaneDouble.start();
+  const poolId = uniquePoolId();
+  const started = await startTestAgent(controlPlane, azurite.connectionString, poolId, config, tuning);
+  running.push(started);
+  return { ...started, poolId };
+}
+
+const send = (poolId: string, message: Parameters<typeof enqueue>[2], band?: PriorityBand) => enqueue(azurite.connectionString, poolId, message, band);
+const completion = (taskId: string, timeoutMs?: number) => waitFor(() => controlPlane.completionOf(taskId), `completion of ${taskId}`, timeoutMs);
+const blobText = async (jobId: string, taskId: string, file: 'stdout.txt' | 'stderr.txt') => {
+  const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(TASK_OUTPUT_CONTAINER).getBlobClient(taskOutputBlobName(jobId, taskId, file));
+  return (await blob.downloadToBuffer()).toString();
+};
+const queueClient = (poolId: string, band: PriorityBand = 'normal') =>
+  QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(poolQueueName(poolId, band));
+
+describe('running a command', () => {
+  it('runs the command line without a shell and reports exit code 0 with the output in blobs', async () => {
+    const { poolId, config } = await setUp();
+    const task = taskMessage('echo $HOME "two  words" *');
+    await send(poolId, task);
+    const done = await completion(task.taskId);
+    expect(done).toMatchObject({ exitCode: 0, dispatchId: task.dispatchId, nodeId: config.nodeId, poolId });
+    expect(done.failure).toBeUndefined();
+    expect(Date.parse(done.endTime)).toBeGreaterThanOrEqual(Date.parse(done.startTime));
+    expect(await blobText(task.jobId, task.taskId, 'stdout.txt')).toBe('$HOME two  words *\n');
+    const local = await readFile(path.join(config.workDir, 'tasks', task.jobId, task.taskId, 'stdout.txt'), 'utf8');
+    expect(local).toBe('$HOME two  words *\n');
+    // The message is deleted once the end is reported.
+    await waitFor(async () => (await queueClient(poolId).getProperties()).approximateMessagesCount === 0, 'message deleted');
+  });
+
+  it('reports non-zero exit codes as they are, with stderr in its blob', async () => {
+    const { poolId } = await setUp();
+    const task = taskMessage(`/bin/sh -c "echo oops >&2; exit 3"`);
+    await send(poolId, task);
+    const done = await completion(task.taskId);
+    expect(done.exitCode).toBe(3);
+    expect(done.failure).toBeUndefined();
+    expect(await blobText(task.jobId, task.taskId, 'stderr.txt')).toBe('oops\n');
+    expect(await blobText(task.jobId, task.taskId, 'stdout.txt')).toBe('');
+  });
+
+  it("sets Batch's environment variables and the task's own, and runs in a fresh working directory", async () => {
+    const { poolId, config } = await setUp();
+    const script = 'echo "$AZ_BATCH_TASK_ID|$AZ_BATCH_JOB_ID|$AZ_BATCH_POOL_ID|$AZ_BATCH_NODE_ID|$AZ_BATCH_NODE_IS_DEDICATED|$AZ_BATCH_TASK_RETRY_COUNT|$MY_SETTING|$AZ_BATCH_TASK_WORKING_DIR|${FNBATCH_AGENT_KEY:-no key}"; pwd; ls -A; touch left-behind';
+    const task = taskMessage(`/bin/sh -c '${script}'`, { jobId: 'envjob', environment: [{ name: 'MY_SETTING', value: 'a b $c' }, { name: 'AZ_BATCH_JOB_ID', value: 'task wins' }] });
+    await send(poolId, task);
+    await completion(task.taskId);
+    const wd = path.join(config.workDir, 'tasks', 'envjob', task.taskId, 'wd');
+    const lines = (await blobText('envjob', task.taskId, 'stdout.txt')).split('\n');
+    expect(lines[0]).toBe(`${task.taskId}|task wins|${poolId}|${config.nodeId}|true|0|a b $c|${wd}|no key`);
+    expect(lines[1]).toBe(wd);
+    expect(lines[2]).toBe(''); // ls -A of an empty directory
+
+    // The next attempt of the same task starts with an empty working directory again.
+    const again = taskMessage(`/bin/sh -c "ls -A"`, { jobId: 'envjob', taskId: task.taskId });
+    await send(poolId, again);
+    await waitFor(() => controlPlane.completions.find((c) => c.body.dispatchId === again.dispatchId), 'second attempt');
+    expect(await blobText('envjob', task.taskId, 'stdout.txt')).toBe('');
+  });
+
+  it('reports a missing program as a user error and keeps working', async () => {
+    const { poolId } = await setUp();
+    const missing = taskMessage('/no/such/program --flag');
+    const script = path.join(await mkdtemp(path.join(os.tmpdir(), 'fnbatch-noexec-')), 'script.sh');
+    await writeFile(script, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+    const notExecutable = taskMessage(script);
+    const after = taskMessage('true');
+    await send(poolId, missing);
+    await send(poolId, notExecutable);
+    await send(poolId, after);
+    const done = await completion(missing.taskId);
+    expect(done.exitCode).toBeNull();
+    expect(done.failure).toMatchObject({ category: 'usererror', code: 'CommandProgramNotFound' });
+    expect(done.failure!.message).toContain('/no/such/program');
+    expect((await completion(notExecutable.taskId)).failure).toMatchObject({ category: 'usererror', code: 'CommandProgramNotExecutable' });
+    expect((await completion(after.taskId)).exitCode).toBe(0);
+  });
+
+  it('reports an unparseable command line as a user error', async () => {
+    const { poolId } = await setUp();
+    const task = taskMessage(`echo "unterminated`);
+    await send(poolId, task);
+    expect((await completion(task.taskId)).failure).toMatchObject({ category: 'usererror', code: 'CommandLineInvalid' });
+  });
+});
+
+describe('killing tasks', () => {
+  it('kills the whole process group when the wall clock runs out', async () => {
+    const { poolId, config } = await setUp();
+    // The grandchild would outlive a kill of the direct child alone.
+    const task = taskMessage(`/bin/sh -c "sleep 60 & echo \\$! > grandchild.pid; sleep 60"`, { maxWallClockMs: 1500 });
+    await send(poolId, task);
+    const done = await completion(task.taskId);
+    expect(done).toMatchObject({ exitCode: null, killedBy: 'maxWallClockTime', failure: { category: 'usererror', code: 'MaxWallClockTimeExpiry' } });
+    const elapsed = Date.parse(done.endTime) - Date.parse(done.startTime);
+    expect(elapsed).toBeGreaterThanOrEqual(1400);
+    expect(elapsed).toBeLessThan(20_000);
+    const pid = Number(await readFile(path.join(config.workDir, 'tasks', task.jobId, task.taskId, 'wd', 'grandchild.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => !isProcessAlive(pid), 'the grandchild to die', 5_000);
+  });
+
+  it('terminates a task named in a heartbeat answer within a second or so', async () => {
+    const { poolId } = await setUp();
+    controlPlane.nextHeartbeatMs = 500;
+    const task = taskMessage('sleep 60');
+    await send(poolId, task);
+    await waitFor(() => controlPlane.heartbeats.find((h) => h.body.runningTasks.some((t) => t.dispatchId === task.dispatchId)), 'task running');
+    const asked = Date.now();
+    controlPlane.killOnNextHeartbeat({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId });
+    const done = await completion(task.taskId);
+    const reportedAt = controlPlane.completions.find((c) => c.body.taskId === task.taskId)!.at;
+    expect(reportedAt - asked).toBeLessThan(1500);
+    expect(done).toMatchObject({ exitCode: null, killedBy: 'terminate' });
+  });
+});
+
+describe('slots and priorities', () => {
+  it('never runs more slots than the node has, honours requiredSlots and fails tasks too big for the node', async () => {
+    const { poolId } = await setUp({ taskSlots: 3 });
+    const sleepy = (slots: number) => taskMessage(`sleep 0.6`, { requiredSlots: slots });
+    const tasks = [sleepy(1), sleepy(2), sleepy(1), sleepy(3), sleepy(1), sleepy(2), sleepy(1), sleepy(1)];
+    const tooBig = taskMessage('true', { requiredSlots: 4 });
+    for (const task of tasks) await send(poolId, task);
+    await send(poolId, tooBig);
+    const oversized = await completion(tooBig.taskId);
+    expect(oversized).toMatchObject({ exitCode: null, failure: { category: 'usererror', code: 'TaskRequiredSlotsExceedNodeSlots' } });
+    for (const task of tasks) expect((await completion(task.taskId)).exitCode).toBe(0);
+
+    const slotsOf = new Map(tasks.map((t) => [t.taskId, t.requiredSlots]));
+    const events = controlPlane.completions
+      .filter((c) => slotsOf.has(c.body.taskId))
+      .flatMap((c) => [
+        { at: Date.parse(c.body.startTime), delta: slotsOf.get(c.body.taskId)! },
+        { at: Date.parse(c.body.endTime), delta: -slotsOf.get(c.body.taskId)! },
+      ])
+      .sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let inUse = 0;
+    let peak = 0;
+    for (const e of events) {
+      inUse += e.delta;
+      peak = Math.max(peak, inUse);
+    }
+    expect(peak).toBeLessThanOrEqual(3);
+    // The node did run tasks side by side.
+    expect(peak).toBeGreaterThanOrEqual(2);
+    // Heartbeats never reported more slots in use than the node has.
+    for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.reduce((sum, t) => sum + t.slots, 0)).toBeLessThanOrEqual(3);
+  });
+
+  it('takes work from a higher band first', async () => {
+    controlPlane = await ControlPlaneDouble.start();
+    const poolId = uniquePoolId();
+    const low = taskMessage('true', { taskId: 'low' });
+    const normal = taskMessage('true', { taskId: 'normal' });
+    const high = taskMessage('true', { taskId: 'high' });
+    await send(poolId, low, 'low');
+    await send(poolId, normal, 'normal');
+    await send(poolId, high, 'high');
+    running.push(await startTestAgent(controlPlane, azurite.connectionString, poolId));
+    await completion('low');
+    expect(controlPlane.claims.map((c) => c.body.taskId)).toEqual(['high', 'normal', 'low']);
+  });
+});
+
+describe('queue messages', () => {
+  it('keeps a long task message invisible beyond its lease, and deletes it at the end', async () => {
+    const { poolId } = await setUp({ leaseMs: 2000 });
+    const task = taskMessage('sleep 5');
+    await send(poolId, task);
+    await waitFor(() => controlPlane.claims.length === 1, 'claim');
+    const queue = queueClient(poolId);
+    for (let i = 0; i < 4; i++) {
+      await delay(1000);
+      // Past the 2 s lease the message would be visible to a peek if the lease were not extended.
+      expect((await queue.peekMessages()).peekedMessageItems).toEqual([]);
+      expect((await queue.getProperties()).approximateMessagesCount).toBe(1);
+    }
+    await completion(task.taskId);
+    await waitFor(async () => (await queue.getProperties()).approximateMessagesCount === 0, 'message deleted');
+    expect(controlPlane.claims).toHaveLength(1);
+  });
+
+  it('deletes a message whose claim is refused and runs nothing', async () => {
+    const { poolId } = await setUp();
+    const refused = taskMessage('touch should-not-exist');
+    const next = taskMessage('true');
+    controlPlane.refuseClaim = (claim) => (claim.taskId === refused.taskId ? 'JobNotActive' : undefined);
+    await send(poolId, refused);
+    await send(poolId, next);
+    await completion(next.taskId);
+    expect(controlPlane.claims.map((c) => c.body.taskId)).toEqual([refused.taskId, next.taskId]);
+    expect(controlPlane.completionOf(refused.taskId)).toBeUndefined();
+    expect((await queueClient(poolId).getProperties()).approximateMessagesCount).toBe(0);
+  });
+
+  it('leaves the message when the control plane is unreachable at claim time, and retries the end report until it answers', async () => {
+    const { poolId } = await setUp({ leaseMs: 2000 }, { unreachableInitialMs: 200, unreachableMaxMs: 400 });
+    controlPlane.down = true;
+    const task = taskMessage('true');
+    await send(poolId, task);
+    // Received, claim failed, message left to reappear: its dequeue count climbs.
+    await waitFor(async () => {
+      const [peeked] = (await queueClient(poolId).peekMessages()).peekedMessageItems;
+      return peeked && peeked.dequeueCount >= 2 ? true : undefined;
+    }, 'the message to come back', 20_000);
+    controlPlane.down = false;
+    await completion(task.taskId, 20_000);
+
+    // Now the report: the task ends while the control plane is down, and is reported once it is back.
+    const later = taskMessage('true');
+    controlPlane.refuseClaim = (claim) => {
+      if (claim.taskId === later.taskId) controlPlane.down = true;
+      return undefined;
+    };
+    await send(poolId, later);
+    await waitFor(() => controlPlane.claims.some((c) => c.body.taskId === later.taskId), 'claim of the later task');
+    await delay(1500);
+    expect(controlPlane.completionOf(later.taskId)).toBeUndefined();
+    controlPlane.down = false;
+    expect((await completion(later.taskId)).exitCode).toBe(0);
+  });
+
+  it('moves poison messages aside, reports them in a heartbeat, and goes on', async () => {
+    const { poolId } = await setUp();
+    await send(poolId, 'this is not json');
+    await send(poolId, JSON.stringify({ ...taskMessage('true'), v: 2 }));
+    const good = taskMessage('true');
+    await send(poolId, good);
+    await completion(good.taskId);
+    const reported = await waitFor(() => {
+      const all = controlPlane.heartbeats.flatMap((h) => h.body.poisoned ?? []);
+      return all.length >= 2 ? all : undefined;
+    }, 'poison reports');
+    expect(reported).toHaveLength(2);
+    expect(reported.every((p) => p.queue === poolQueueName(poolId, 'normal'))).toBe(true);
+    expect(reported.map((p) => p.reason)).toEqual(['body is not JSON', expect.stringContaining('version')]);
+    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(poisonQueueName(poolQueueName(poolId, 'normal')));
+    const bodies = (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
+    expect(bodies).toHaveLength(2);
+    expect(bodies).toContain('this is not json');
+    expect((await queueClient(poolId).getProperties()).approximateMessagesCount).toBe(0);
+    // Reported once, not in every heartbeat.
+    await delay(600);
+    expect(controlPlane.heartbeats.flatMap((h) => h.body.poisoned ?? [])).toHaveLength(2);
+  });
+});
+
+describe('task output', () => {
+  it('appends output to blobs while the task runs, readable by range', async () => {
+    const { poolId } = await setUp({}, { outputFlushMs: 200 });
+    const task = taskMessage(`/bin/sh -c "echo first-line; sleep 3; echo second-line"`);
+    await send(poolId, task);
+    // Tail the blob while the task is still running.
+    const firstSeenWhileRunning = await waitFor(async () => {
+      const text = await blobText(task.jobId, task.taskId, 'stdout.txt').catch(() => '');
+      return text.includes('first-line') ? text : undefined;
+    }, 'first line in the blob', 10_000);
+    expect(firstSeenWhileRunning).toBe('first-line\n');
+    expect(controlPlane.completionOf(task.taskId)).toBeUndefined();
+    await completion(task.taskId);
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient(TASK_OUTPUT_CONTAINER)
+      .getBlobClient(taskOutputBlobName(task.jobId, task.taskId, 'stdout.txt'));
+    expect((await blob.downloadToBuffer()).toString()).toBe('first-line\nsecond-line\n');
+    expect((await blob.getProperties()).blobType).toBe('AppendBlob');
+    const range = await blob.download(11, 6);
+    expect(range.contentLength).toBe(6);
+    expect(await streamText(range.readableStreamBody!)).toBe('second');
+  });
+});
+
+describe('start task', () => {
+  it('runs the start task before taking work and reports its success', async () => {
+    controlPlane = await ControlPlaneDouble.start();
+    const poolId = uniquePoolId();
+    const task = taskMessage(`/bin/sh -c "cat \\$AZ_BATCH_NODE_ROOT_DIR/startup/wd/marker"`);
+    await send(poolId, task);
+    const started = await startTestAgent(controlPlane, azurite.connectionString, poolId, {
+      startTask: { commandLine: `/bin/sh -c "sleep 1; echo \\$GREETING > marker"`, environmentSettings: [{ name: 'GREETING', value: 'ready' }], waitForSuccess: true },
+    });
+    running.push(started);
+    await waitFor(() => controlPlane.heartbeats.find((h) => h.body.state === 'waitingforstarttask'), 'waitingforstarttask heartbeat');
+    await completion(task.taskId);
+    expect(controlPlane.startTasks.map((s) => s.body)).toEqual([{ poolId, nodeId: started.config.nodeId, succeeded: true, exitCode: 0 }]);
+    expect(controlPlane.startTasks[0]!.at).toBeLessThanOrEqual(controlPlane.claims[0]!.at);
+    expect(await blobText(task.jobId, task.taskId, 'stdout.txt')).toBe('ready\n');
+  });
+
+  it('takes no work when a start task it must wait for fails', async () => {
+    controlPlane = await ControlPlaneDouble.start();
+    const poolId = uniquePoolId();
+    await send(poolId, taskMessage('true'));
+    running.push(
+      await startTestAgent(controlPlane, azurite.connectionString, poolId, {
+        startTask: { commandLine: `/bin/sh -c "exit 7"`, environmentSettings: [], waitForSuccess: true },
+      }),
+    );
+    await waitFor(() => controlPlane.heartbeats.find((h) => h.body.state === 'starttaskfailed'), 'starttaskfailed heartbeat');
+    expect(controlPlane.startTasks.map((s) => s.body)).toEqual([expect.objectContaining({ succeeded: false, exitCode: 7 })]);
+    await delay(1500);
+    expect(controlPlane.claims).toEqual([]);
+    expect((await queueClient(poolId).peekMessages()).peekedMessageItems).toHaveLength(1);
+  });
+});
+
+describe('leaving the pool', () => {
+  it('stops taking work on drain but finishes what it runs', async () => {
+    const { poolId } = await setUp();
+    const first = taskMessage('sleep 1');
+    await send(poolId, first);
+    await waitFor(() => controlPlane.claims.length === 1, 'first claim');
+    controlPlane.setDrain(true);
+    await waitFor(() => controlPlane.heartbeats.find((h) => h.body.state === 'leavingpool'), 'draining heartbeat');
+    await send(poolId, taskMessage('true'));
+    expect((await completion(first.taskId)).exitCode).toBe(0);
+    await delay(1500);
+    expect(controlPlane.claims).toHaveLength(1);
+  });
+
+  it('on shutdown gives back what it holds and exits', async () => {
+    const { poolId, exit } = await setUp({ taskSlots: 2 });
+    const task = taskMessage('sleep 60');
+    await send(poolId, task);
+    await waitFor(() => controlPlane.claims.length === 1, 'claim');
+    controlPlane.setShutdown(true);
+    expect(await exit).toBe('shutdown');
+    expect(controlPlane.releases.map((r) => r.body)).toEqual([expect.objectContaining({ taskId: task.taskId, dispatchId: task.dispatchId })]);
+    expect(controlPlane.completionOf(task.taskId)).toBeUndefined();
+    // The message is visible again at once, for another node.
+    const [message] = (await queueClient(poolId).receiveMessages({ visibilityTimeout: 1 })).receivedMessageItems;
+    expect(JSON.parse(message!.messageText).dispatchId).toBe(task.dispatchId);
+  });
+});
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}

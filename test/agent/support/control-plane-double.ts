@@ -1,0 +1,116 @@
+// A test double of the control plane's agent API: records every call, grants claims unless told
+// otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  ClaimRefusal,
+  ClaimRequest,
+  CompleteRequest,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  ReleaseRequest,
+  StartTaskReport,
+} from '../../../shared/agent-protocol.js';
+
+export const TEST_AGENT_KEY = 'test-agent-key';
+
+export interface Recorded<T> {
+  at: number;
+  body: T;
+}
+
+export class ControlPlaneDouble {
+  readonly claims: Recorded<ClaimRequest>[] = [];
+  readonly completions: Recorded<CompleteRequest>[] = [];
+  readonly releases: Recorded<ReleaseRequest>[] = [];
+  readonly heartbeats: Recorded<HeartbeatRequest>[] = [];
+  readonly startTasks: Recorded<StartTaskReport>[] = [];
+  readonly unauthorized: string[] = [];
+  /** Return a refusal reason to refuse a claim. */
+  refuseClaim: (claim: ClaimRequest) => ClaimRefusal | undefined = () => undefined;
+  /** While true every call answers 503, as an unreachable control plane would look through a gateway. */
+  down = false;
+  nextHeartbeatMs = 200;
+  private kills: HeartbeatResponse['kill'] = [];
+  private drain = false;
+  private shutdown = false;
+  private server!: Server;
+  baseUrl = '';
+
+  static async start(): Promise<ControlPlaneDouble> {
+    const double = new ControlPlaneDouble();
+    double.server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        const reply = (status: number, body?: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(body === undefined ? '' : JSON.stringify(body));
+        };
+        if (req.headers['x-functions-key'] !== TEST_AGENT_KEY) {
+          double.unauthorized.push(req.url ?? '');
+          return reply(401, { error: 'bad key' });
+        }
+        if (double.down) return reply(503);
+        const at = Date.now();
+        const body = JSON.parse(raw || '{}');
+        switch (req.url) {
+          case '/api/agent/claim': {
+            double.claims.push({ at, body });
+            const reason = double.refuseClaim(body);
+            return reply(200, reason ? { granted: false, reason } : { granted: true, retryCount: 0, requeueCount: 0 });
+          }
+          case '/api/agent/complete': {
+            const duplicate = double.completions.some((c) => c.body.dispatchId === body.dispatchId);
+            double.completions.push({ at, body });
+            return reply(200, { accepted: !duplicate });
+          }
+          case '/api/agent/release':
+            double.releases.push({ at, body });
+            return reply(200, {});
+          case '/api/agent/starttask':
+            double.startTasks.push({ at, body });
+            return reply(200, {});
+          case '/api/agent/heartbeat': {
+            double.heartbeats.push({ at, body });
+            const answer: HeartbeatResponse = {
+              kill: double.kills,
+              drain: double.drain,
+              shutdown: double.shutdown,
+              nextHeartbeatMs: double.nextHeartbeatMs,
+            };
+            double.kills = [];
+            return reply(200, answer);
+          }
+          default:
+            return reply(404);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => double.server.listen(0, '127.0.0.1', resolve));
+    double.baseUrl = `http://127.0.0.1:${(double.server.address() as AddressInfo).port}/api`;
+    return double;
+  }
+
+  /** The next heartbeat answer tells the agent to kill this task. */
+  killOnNextHeartbeat(target: { jobId: string; taskId: string; dispatchId: string }): void {
+    this.kills.push(target);
+  }
+
+  setDrain(drain: boolean): void {
+    this.drain = drain;
+  }
+
+  setShutdown(shutdown: boolean): void {
+    this.shutdown = shutdown;
+  }
+
+  completionOf(taskId: string): CompleteRequest | undefined {
+    return this.completions.find((c) => c.body.taskId === taskId)?.body;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
