@@ -72,6 +72,8 @@ export class Agent {
   private phase: Phase = 'starting';
   private readonly slots: SlotCounter;
   private readonly held = new Map<string, HeldTask>();
+  /** Intake pauses until then after the control plane was unreachable or refused this node. */
+  private pauseUntil = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopTaking = new AbortController();
   private readonly stopHeartbeats = new AbortController();
@@ -191,61 +193,72 @@ export class Agent {
     const unreachable = new Backoff(this.tuning.unreachableInitialMs, this.tuning.unreachableMaxMs);
     while (!signal.aborted) {
       if (!(await this.slots.waitFor(1, signal))) break;
-      let received: ReceivedTask | undefined;
+      if (this.pauseUntil > Date.now()) {
+        await sleep(this.pauseUntil - Date.now(), signal);
+        continue;
+      }
+      let received: ReceivedTask[];
       try {
-        received = await this.receiver.receiveNext(this.config.leaseMs);
+        received = await this.receiver.receiveUpTo(this.slots.free, this.config.leaseMs);
       } catch (error) {
         this.log(`cannot read the pool's queues: ${(error as Error).message}`);
         await sleep(unreachable.next(), signal);
         continue;
       }
-      if (!received) {
+      if (received.length === 0) {
         await sleep(idle.next(), signal);
         continue;
       }
       idle.reset();
-      const { task } = received;
-      const same = this.held.get(task.dispatchId);
-      if (same) {
-        // Our own running task, whose lease lapsed (e.g. Storage was unreachable): keep holding it.
-        same.lease.adopt(received.message);
-        continue;
-      }
-      const lease = new LeaseKeeper(received.queue, received.message, this.config.leaseMs, this.log).start();
-      if (task.requiredSlots > this.config.taskSlots) {
-        this.track(this.refuseOversized(task, lease));
-        continue;
-      }
-      // The task waits, holding its message, until enough slots are free.
-      if (!(await this.slots.waitFor(task.requiredSlots, signal))) {
-        await this.giveBack(lease);
-        break;
-      }
-      const claim = await this.claim(task);
-      if (claim === 'unreachable') {
-        // Leave the message: it reappears when its lease ends.
-        await lease.stop();
-        await sleep(unreachable.next(), signal);
-        continue;
-      }
       unreachable.reset();
-      if (claim === 'notUsable') {
-        await this.giveBack(lease);
-        await sleep(this.tuning.unreachableMaxMs, signal);
-        continue;
+      for (const [i, item] of received.entries()) {
+        const { task } = item;
+        const same = this.held.get(task.dispatchId);
+        if (same) {
+          // Our own running task, whose lease lapsed (e.g. Storage was unreachable): keep holding it.
+          same.lease.adopt(item.message);
+          continue;
+        }
+        const lease = new LeaseKeeper(item.queue, item.message, this.config.leaseMs, this.log).start();
+        if (task.requiredSlots > this.config.taskSlots) {
+          this.track(this.refuseOversized(task, lease));
+          continue;
+        }
+        // The task waits, holding its message, until enough slots are free.
+        if (signal.aborted || !(await this.slots.waitFor(task.requiredSlots, signal))) {
+          await Promise.all([lease, ...received.slice(i + 1).map((r) => new LeaseKeeper(r.queue, r.message, this.config.leaseMs, this.log))].map((l) => this.giveBack(l)));
+          return;
+        }
+        // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
+        // with short tasks instead of waiting a control-plane round trip per task.
+        this.slots.take(task.requiredSlots);
+        this.track(this.claimAndRun(task, lease, unreachable));
       }
-      if (claim === 'refused') {
-        await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
-        continue;
-      }
-      this.slots.take(task.requiredSlots);
-      const held: HeldTask = { task, lease };
-      this.held.set(task.dispatchId, held);
-      this.track(this.runHeld(held, claim.retryCount));
     }
   }
 
-  private async claim(task: TaskMessage): Promise<{ retryCount: number } | 'refused' | 'notUsable' | 'unreachable'> {
+  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, unreachable: Backoff): Promise<void> {
+    const claim = await this.claim(task);
+    if (claim === 'unreachable' || claim === 'notUsable' || claim === 'refused') {
+      this.slots.give(task.requiredSlots);
+      if (claim === 'unreachable') {
+        // Leave the message: it reappears when its lease ends.
+        await lease.stop();
+        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + unreachable.next());
+      } else if (claim === 'notUsable') {
+        await this.giveBack(lease);
+        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.tuning.unreachableMaxMs);
+      } else {
+        await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
+      }
+      return;
+    }
+    const held: HeldTask = { task, lease };
+    this.held.set(task.dispatchId, held);
+    await this.runHeld(held, claim.retryCount, claim.retryCount > 0 || claim.requeueCount > 0);
+  }
+
+  private async claim(task: TaskMessage): Promise<{ retryCount: number; requeueCount: number } | 'refused' | 'notUsable' | 'unreachable'> {
     try {
       const answer = await this.client.claim({
         poolId: this.config.poolId,
@@ -254,7 +267,7 @@ export class Agent {
         taskId: task.taskId,
         dispatchId: task.dispatchId,
       });
-      if (answer.granted) return { retryCount: answer.retryCount };
+      if (answer.granted) return { retryCount: answer.retryCount, requeueCount: answer.requeueCount };
       this.log(`claim of ${task.jobId}/${task.taskId} refused: ${answer.reason}`);
       // The task is fine, this node is not: another node should take it.
       return answer.reason === 'NodeNotUsable' ? 'notUsable' : 'refused';
@@ -264,7 +277,7 @@ export class Agent {
     }
   }
 
-  private async runHeld(held: HeldTask, retryCount: number): Promise<void> {
+  private async runHeld(held: HeldTask, retryCount: number, earlierAttempts: boolean): Promise<void> {
     const { task } = held;
     const taskDir = path.join(this.config.workDir, 'tasks', task.jobId, task.taskId);
     try {
@@ -288,7 +301,7 @@ export class Agent {
             task.environment,
           ),
         openOutput: (file, localPath) =>
-          TaskOutputFile.open(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log),
+          TaskOutputFile.open(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts),
         ...(task.maxWallClockMs !== undefined ? { maxWallClockMs: task.maxWallClockMs } : {}),
         killLeftoversOnExit: true,
       });

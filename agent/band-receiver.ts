@@ -42,17 +42,29 @@ export class BandReceiver {
 
   /** The next valid task message, leased for `leaseMs`, or undefined when every band is empty. */
   async receiveNext(leaseMs: number): Promise<ReceivedTask | undefined> {
+    return (await this.receiveUpTo(1, leaseMs))[0];
+  }
+
+  /**
+   * Up to `max` tasks from the highest band that has any: one queue call fetches a batch, so a
+   * node with many free slots fills them without a round trip per task.
+   */
+  async receiveUpTo(max: number, leaseMs: number): Promise<ReceivedTask[]> {
     for (const { band, queue } of this.bands) {
       // A band keeps its precedence even when its head is poison: move it and look again.
       for (;;) {
-        const [message] = await queue.receive(1, leaseMs);
-        if (!message) break;
-        const parsed = parseTaskMessage(message.body);
-        if (parsed.ok) return { band, queue, message, task: parsed.task };
-        await this.moveToPoison(queue, message, parsed.reason);
+        const messages = await queue.receive(Math.min(Math.max(1, max), 32), leaseMs);
+        if (messages.length === 0) break;
+        const tasks: ReceivedTask[] = [];
+        for (const message of messages) {
+          const parsed = parseTaskMessage(message.body);
+          if (parsed.ok) tasks.push({ band, queue, message, task: parsed.task });
+          else await this.moveToPoison(queue, message, parsed.reason);
+        }
+        if (tasks.length) return tasks;
       }
     }
-    return undefined;
+    return [];
   }
 
   /** Poison reports since the last call whose heartbeat went through. */

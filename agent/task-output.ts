@@ -1,6 +1,8 @@
 // One output file of a task (stdout.txt or stderr.txt): a local copy in the task directory and an
 // append blob flushed every `flushMs` while the task runs, so it can be tailed. Blob trouble never
-// fails the task: the local copy is complete regardless and the problem is logged.
+// fails the task: the local copy is complete regardless and the problem is logged. The blob is
+// created only when the task first writes something (most short tasks write nothing, and each blob
+// call costs a round trip); the API serves a missing file of a started task as empty.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 
@@ -22,6 +24,7 @@ export class TaskOutputFile {
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private created = false;
 
   private constructor(
     private readonly blob: AppendBlobClient,
@@ -30,27 +33,36 @@ export class TaskOutputFile {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Creates (or empties, for a new attempt) the blob and the local file. */
+  /**
+   * Opens the local file. The blob is created at the first output, or at once when `replace` is
+   * set (a retry: an earlier attempt's output must not survive a silent new attempt).
+   */
   static async open(
     container: ContainerClient,
     blobName: string,
     localPath: string,
     flushMs: number,
     log: (line: string) => void,
+    replace = false,
   ): Promise<TaskOutputFile> {
     const blob = container.getAppendBlobClient(blobName);
     const local = createWriteStream(localPath);
     // A full disk must not take the agent down with an unhandled stream error.
     local.on('error', (error) => log(`cannot write ${localPath}: ${error.message}`));
     const file = new TaskOutputFile(blob, local, flushMs, log);
-    try {
-      await blob.create({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
-    } catch (error) {
-      file.blobUsable = false;
-      log(`cannot create blob ${blobName}: ${(error as Error).message}`);
-    }
+    if (replace) await file.createBlob();
     file.scheduleFlush();
     return file;
+  }
+
+  private async createBlob(): Promise<void> {
+    this.created = true;
+    try {
+      await this.blob.create({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+    } catch (error) {
+      this.blobUsable = false;
+      this.log(`cannot create blob ${this.blob.name}: ${(error as Error).message}`);
+    }
   }
 
   write(chunk: Buffer): void {
@@ -81,6 +93,8 @@ export class TaskOutputFile {
 
   private async flush(): Promise<void> {
     if (!this.blobUsable || this.pendingBytes === 0) return;
+    if (!this.created) await this.createBlob();
+    if (!this.blobUsable) return;
     const data = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;

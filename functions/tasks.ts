@@ -105,7 +105,10 @@ app.http('tasksFile', {
     try {
       size = (await blob.getProperties()).contentLength ?? 0;
     } catch {
-      throw new FileNotFoundError(fileName);
+      // Agents create an output blob only once the task writes to it: a started task that wrote
+      // nothing has an empty file, as on Batch.
+      if (!task.item.executionInfo.startTime) throw new FileNotFoundError(fileName);
+      size = 0;
     }
     const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'Accept-Ranges': 'bytes' };
     const range = request.headers.get('range');

@@ -58,7 +58,9 @@ export class ControlPlaneDouble {
           case '/api/agent/claim': {
             double.claims.push({ at, body });
             const reason = double.refuseClaim(body);
-            return reply(200, reason ? { granted: false, reason } : { granted: true, retryCount: 0, requeueCount: 0 });
+            // As the real control plane does, a later attempt of a task reports the attempts before it.
+            const earlier = double.claims.filter((c) => c.body.jobId === body.jobId && c.body.taskId === body.taskId).length - 1;
+            return reply(200, reason ? { granted: false, reason } : { granted: true, retryCount: 0, requeueCount: earlier });
           }
           case '/api/agent/complete': {
             const duplicate = double.completions.some((c) => c.body.dispatchId === body.dispatchId);
