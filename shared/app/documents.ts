@@ -3,6 +3,7 @@
 // kept beside it. Tasks are partitioned by job, nodes by pool.
 import { idKey, type StoredJob, type StoredTask } from '../batch/index.js';
 import type { PriorityBand } from '../agent-protocol.js';
+import type { AutoScaleState } from './autoscale-state.js';
 
 export const CONTAINERS = {
   jobs: { name: 'jobs', partitionKeyPath: '/id' },
@@ -102,6 +103,8 @@ export interface PoolDoc {
   resizeErrors: ResizeError[];
   /** What scale-down does with tasks on removed nodes. */
   nodeDeallocationOption: 'requeue' | 'terminate' | 'taskcompletion' | 'retaineddata';
+  /** Autoscale bookkeeping: evaluation schedule and metric sample history (shared/app/autoscale-state.ts). */
+  autoScaleState?: AutoScaleState;
 }
 
 export type NodeState =

@@ -11,6 +11,7 @@ import {
 } from '../batch/index.js';
 import type { AppContext } from './context.js';
 import { jobKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
+import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
 import { requestKillsForJob } from './kill-requests.js';
 
@@ -103,12 +104,13 @@ export async function finishJob(ctx: AppContext, jobId: string, terminateReason:
   const key = jobKey(jobId);
   const at = new Date(ctx.now()).toISOString();
   await requestKillsForJob(ctx, key);
+  if (defect('finish-job-first')) await setJobState(ctx, jobId, 'completed', terminateReason);
   let continuation: string | undefined;
   do {
     const page = await ctx.tasks.query(key, { limit: 500, continuation });
     await Promise.all(
       page.items
-        .filter(({ item }) => item.state !== 'completed')
+        .filter(({ item }) => item.state !== 'completed' && !(defect('finish-skips-queued') && item.scheduling === 'queued'))
         .map(({ item }) =>
           updateWithRetry(ctx.tasks, item.id, key, ({ item: t }) => {
             if (t.state === 'completed') return undefined;

@@ -21,6 +21,7 @@ import { jobInstanceId, jobKey, poolKey, toJobDoc, toTaskDoc, type JobDoc, type 
 import { updateWithRetry } from './etag-retry.js';
 import { JOB_ORCHESTRATOR, type JobOrchestrations } from './job-events.js';
 import { requestKillsForJob } from './kill-requests.js';
+import { requestAutoScaleSoon } from './autoscale-service.js';
 
 export interface Services {
   ctx: AppContext;
@@ -53,7 +54,9 @@ export async function createJob(s: Services, body: unknown): Promise<Stored<JobD
     await writeTasks(s, tasks.map((t) => toTaskDoc(job.id, newStoredTask(t, at))));
     await s.orchestrations.start(doc.instanceId, { jobId: job.id, generation: 0 });
     const { provisioning: _done, ...visible } = created.item;
-    return await s.ctx.jobs.replace(visible, { ifMatch: created.etag });
+    const submitted = await s.ctx.jobs.replace(visible, { ifMatch: created.etag });
+    requestAutoScaleSoon(s.ctx, job.poolInfo.poolId);
+    return submitted;
   } catch (err) {
     await removeJobDocuments(s, key).catch(() => {});
     throw err;

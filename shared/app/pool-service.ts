@@ -10,6 +10,11 @@ import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type PoolDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
 import { newNodeDoc } from './node-service.js';
+import { activeJobsOfPool } from './autoscale-metrics.js';
+import { requeueTasksOfLostNode } from './autoscale-node-loss.js';
+import { resizes } from './autoscale-resize-tracker.js';
+import { initialAutoScaleState } from './autoscale-state.js';
+import { NODE_DEAD_AFTER_MS } from './task-lifecycle.js';
 
 export function poolLimits(env: NodeJS.ProcessEnv = process.env) {
   return {
@@ -21,7 +26,7 @@ export function poolLimits(env: NodeJS.ProcessEnv = process.env) {
 export async function createPool(ctx: AppContext, body: unknown): Promise<Stored<PoolDoc>> {
   const spec = validatePool(body, poolLimits());
   const at = new Date(ctx.now()).toISOString();
-  const doc = newPoolDoc(spec, at);
+  const doc = newPoolDoc(spec, at, ctx.now());
   let stored: Stored<PoolDoc>;
   try {
     stored = await ctx.pools.create(doc);
@@ -39,7 +44,7 @@ export async function createPool(ctx: AppContext, body: unknown): Promise<Stored
   return stored;
 }
 
-function newPoolDoc(spec: PoolSpec, at: string): PoolDoc {
+function newPoolDoc(spec: PoolSpec, at: string, now: number): PoolDoc {
   return {
     id: poolKey(spec.id),
     poolId: spec.id,
@@ -61,6 +66,7 @@ function newPoolDoc(spec: PoolSpec, at: string): PoolDoc {
     autoScaleEvaluationInterval: spec.autoScaleEvaluationInterval,
     resizeErrors: [],
     nodeDeallocationOption: 'requeue',
+    ...(spec.enableAutoScale ? { autoScaleState: initialAutoScaleState(now) } : {}),
   };
 }
 
@@ -122,6 +128,7 @@ export async function deletePool(ctx: AppContext, poolId: string): Promise<void>
     item.state === 'deleting' ? undefined : { ...item, state: 'deleting' as const, allocationState: 'stopping' as const, allocationStateTransitionTime: at },
   );
   if (!result) throw poolNotFound(poolId);
+  await resizes.forgetPool(poolKey(poolId));
   const provider = await ctx.scaleSets();
   await provider.deletePool(result.before.item.poolId);
   const nodes = await ctx.nodes.query(poolKey(poolId));
@@ -132,31 +139,42 @@ export async function deletePool(ctx: AppContext, poolId: string): Promise<void>
 // ---- reconciling ------------------------------------------------------------------------------
 
 const LIVE: ReadonlySet<ProvisionedNode['state']> = new Set(['creating', 'running']);
+const PRIORITIES: readonly NodePriority[] = ['dedicated', 'lowPriority'];
+/** How long a preempted or unusable node stays listed after its instance is gone. */
+export const LOST_NODE_RETENTION_MS = 10 * 60_000;
 
-/** Moves one pool toward its targets; safe to run repeatedly and concurrently with the API. */
+/**
+ * Moves one pool toward its targets; safe to run repeatedly and concurrently with the API. Growth
+ * runs in the background (see autoscale-resize-tracker.ts); a growth that the targets no longer
+ * want is aborted before anything else is decided.
+ */
 export async function reconcilePool(ctx: AppContext, poolId: string): Promise<void> {
   const pool = await ctx.pools.read(poolKey(poolId), poolKey(poolId));
   if (!pool || pool.item.state === 'deleting') return;
   const provider = await ctx.scaleSets();
-  const provisioned = await provider.listNodes(pool.item.poolId);
+  let provisioned = await provider.listNodes(pool.item.poolId);
   const docs = new Map((await ctx.nodes.query(pool.item.id)).items.map((n) => [n.item.id, n.item]));
   const at = new Date(ctx.now()).toISOString();
   await syncNodeDocs(ctx, pool.item, provisioned, docs, at);
+  if (await cancelUnwantedGrowth(pool.item, provisioned, docs)) provisioned = await provider.listNodes(pool.item.poolId);
 
   const errors: PoolDoc['resizeErrors'] = [];
-  for (const priority of ['dedicated', 'lowPriority'] as NodePriority[]) {
-    const target = priority === 'dedicated' ? pool.item.targetDedicatedNodes : pool.item.targetLowPriorityNodes;
-    const live = provisioned.filter((n) => n.priority === priority && LIVE.has(n.state));
+  const claimed = await claimedTaskCounts(ctx, pool.item, docs);
+  for (const priority of PRIORITIES) {
+    const target = targetOf(pool.item, priority);
+    const live = provisioned.filter((n) => n.priority === priority && isUsable(pool.item, n, docs));
     const leaving = live.filter((n) => docs.get(nodeKey(n.nodeId))?.state === 'leavingpool');
     const staying = live.length - leaving.length;
+    const { finished } = resizes.takeGrowth(pool.item.id, priority);
+    if (finished?.error) errors.push(finished.error);
     try {
       if (staying < target) {
-        await provider.growTo(pool.item.poolId, priority, target + leaving.length);
+        if (!resizes.takeGrowth(pool.item.id, priority).running) resizes.startGrowth(provider, pool.item.id, pool.item.poolId, priority, target + leaving.length);
       } else if (staying > target) {
         const victims = chooseVictims(live.filter((n) => !leaving.includes(n)), docs, staying - target);
         await beginRemoval(ctx, pool.item, victims, at);
       }
-      await finishRemoval(ctx, pool.item, leaving, docs);
+      await finishRemoval(ctx, pool.item, leaving, docs, claimed, (err) => errors.push({ code: 'NodeDeletionFailed', message: err.message }));
     } catch (err) {
       errors.push({ code: (err as { code?: string }).code ?? 'ResizeFailed', message: (err as Error).message });
     }
@@ -186,6 +204,34 @@ export async function reconcilePool(ctx: AppContext, poolId: string): Promise<vo
   });
 }
 
+/** Live at the provider, not lost (unusable, preempted) and not already being deleted. */
+function isUsable(pool: PoolDoc, node: ProvisionedNode, docs: Map<string, NodeDoc>): boolean {
+  if (!LIVE.has(node.state) || resizes.isDeleting(pool.id, nodeKey(node.nodeId))) return false;
+  const state = docs.get(nodeKey(node.nodeId))?.state;
+  return state !== 'unusable' && state !== 'preempted';
+}
+
+function targetOf(pool: PoolDoc, priority: NodePriority): number {
+  return priority === 'dedicated' ? pool.targetDedicatedNodes : pool.targetLowPriorityNodes;
+}
+
+/** A growth in flight toward more nodes than the targets now want is stopped (a newer resize won). */
+async function cancelUnwantedGrowth(pool: PoolDoc, provisioned: ProvisionedNode[], docs: Map<string, NodeDoc>): Promise<boolean> {
+  let cancelled = false;
+  for (const priority of PRIORITIES) {
+    const { running } = resizes.takeGrowth(pool.id, priority);
+    if (!running) continue;
+    const leaving = provisioned.filter(
+      (n) => n.priority === priority && isUsable(pool, n, docs) && docs.get(nodeKey(n.nodeId))?.state === 'leavingpool',
+    ).length;
+    if (running.capacity !== targetOf(pool, priority) + leaving) {
+      await resizes.cancelGrowth(pool.id, priority);
+      cancelled = true;
+    }
+  }
+  return cancelled;
+}
+
 /** Idle nodes first, then the least busy; never a node already leaving. */
 function chooseVictims(candidates: ProvisionedNode[], docs: Map<string, NodeDoc>, count: number): ProvisionedNode[] {
   const busy = (n: ProvisionedNode) => docs.get(nodeKey(n.nodeId))?.runningTasks.length ?? 0;
@@ -193,6 +239,8 @@ function chooseVictims(candidates: ProvisionedNode[], docs: Map<string, NodeDoc>
 }
 
 async function beginRemoval(ctx: AppContext, pool: PoolDoc, victims: ProvisionedNode[], at: string): Promise<void> {
+  // retaineddata is treated as taskcompletion: fnbatch keeps no task data on nodes beyond the
+  // outputs already uploaded to blob storage, so there is nothing further to wait for.
   const option = pool.nodeDeallocationOption;
   for (const victim of victims) {
     await updateWithRetry(ctx.nodes, nodeKey(victim.nodeId), pool.id, ({ item }) => ({
@@ -208,19 +256,87 @@ async function beginRemoval(ctx: AppContext, pool: PoolDoc, victims: Provisioned
   }
 }
 
-async function finishRemoval(ctx: AppContext, pool: PoolDoc, leaving: ProvisionedNode[], docs: Map<string, NodeDoc>): Promise<void> {
-  const done = leaving.filter((n) => {
-    const doc = docs.get(nodeKey(n.nodeId));
-    return !doc || doc.runningTasks.length === 0 || doc.state === 'unusable';
-  });
-  if (!done.length) return;
-  const provider = await ctx.scaleSets();
-  await provider.deleteNodes(pool.poolId, done.map((n) => n.nodeId));
-  await Promise.all(done.map((n) => ctx.nodes.delete(nodeKey(n.nodeId), pool.id).catch(() => {})));
+/**
+ * Deletes leaving nodes that hold nothing any more. "Nothing" needs three signs: the node
+ * heartbeated after it was told to leave (so its report is not older than the order), it reported
+ * no running task, and the store has no task claimed by it (a claim may be newer than the
+ * heartbeat). A leaving node that died is deleted too, after its tasks are requeued.
+ */
+async function finishRemoval(
+  ctx: AppContext,
+  pool: PoolDoc,
+  leaving: ProvisionedNode[],
+  docs: Map<string, NodeDoc>,
+  claimed: Map<string, number>,
+  onError: (err: Error) => void,
+): Promise<void> {
+  const now = ctx.now();
+  const done: string[] = [];
+  for (const node of leaving) {
+    const doc = docs.get(nodeKey(node.nodeId));
+    const dead = !doc || (doc.lastHeartbeatAt !== undefined && now - doc.lastHeartbeatAt > NODE_DEAD_AFTER_MS);
+    if (dead) {
+      await requeueTasksOfLostNode(ctx, pool, node.nodeId);
+      done.push(node.nodeId);
+      continue;
+    }
+    const heardSinceOrder = doc.lastHeartbeatAt === undefined || doc.lastHeartbeatAt >= Date.parse(doc.stateTransitionTime);
+    // A node told to shut down gives its tasks back through the store (release, or a terminated
+    // completion) and may exit without another heartbeat: the store alone says when it is empty.
+    const reportsEmpty = doc.shutdown || doc.runningTasks.length === 0;
+    if (heardSinceOrder && reportsEmpty && !claimed.get(doc.id)) done.push(node.nodeId);
+  }
+  if (done.length) deleteInBackground(ctx, pool, done, onError);
 }
 
-/** Node documents for provider nodes that have not heartbeated yet, and preempted ones. */
+function deleteInBackground(ctx: AppContext, pool: PoolDoc, nodeIds: string[], onError: (err: Error) => void): void {
+  const fresh = nodeIds.filter((id) => !resizes.isDeleting(pool.id, nodeKey(id)));
+  if (!fresh.length) return;
+  void resizes.startDeletion(
+    pool.id,
+    fresh.map(nodeKey),
+    async (signal) => {
+      const provider = await ctx.scaleSets();
+      await provider.deleteNodes(pool.poolId, fresh, signal);
+      // A removed node's document goes with it; a lost node's stays a while to be seen (and counted).
+      for (const id of fresh) {
+        const doc = await ctx.nodes.read(nodeKey(id), pool.id);
+        if (doc?.item.state === 'leavingpool') await ctx.nodes.delete(nodeKey(id), pool.id, { ifMatch: doc.etag }).catch(() => {});
+      }
+    },
+    onError,
+  );
+}
+
+/** Claimed tasks per node (lower-cased id), read only when some node is leaving. */
+async function claimedTaskCounts(ctx: AppContext, pool: PoolDoc, docs: Map<string, NodeDoc>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (![...docs.values()].some((d) => d.state === 'leavingpool')) return counts;
+  for (const job of await activeJobsOfPool(ctx, pool.poolId)) {
+    let continuation: string | undefined;
+    do {
+      const page = await ctx.tasks.query(job.id, { where: { scheduling: 'claimed' }, limit: 1000, continuation });
+      for (const { item } of page.items) {
+        if (!item.nodeInfo) continue;
+        const key = nodeKey(item.nodeInfo.nodeId);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      continuation = page.continuation;
+    } while (continuation);
+  }
+  return counts;
+}
+
+/**
+ * Node documents follow the provider: a document for every live node that has not heartbeated
+ * yet; an evicted node becomes preempted and a failed one unusable, their tasks requeued at once
+ * and their instances deleted so the pool can replace them; documents of lost nodes go after
+ * LOST_NODE_RETENTION_MS.
+ */
 async function syncNodeDocs(ctx: AppContext, pool: PoolDoc, provisioned: ProvisionedNode[], docs: Map<string, NodeDoc>, at: string) {
+  const now = ctx.now();
+  const listed = new Set(provisioned.map((n) => nodeKey(n.nodeId)));
+  const lostInstances: string[] = [];
   for (const node of provisioned) {
     const key = nodeKey(node.nodeId);
     const doc = docs.get(key);
@@ -228,8 +344,41 @@ async function syncNodeDocs(ctx: AppContext, pool: PoolDoc, provisioned: Provisi
       const created = newNodeDoc(pool.poolId, node.nodeId, node.priority === 'dedicated', pool.taskSlotsPerNode, at);
       await ctx.nodes.create(created).catch(() => {});
       docs.set(key, created);
-    } else if (doc && node.state === 'evicted' && doc.state !== 'preempted') {
-      await updateWithRetry(ctx.nodes, key, pool.id, ({ item }) => ({ ...item, state: 'preempted' as const, stateTransitionTime: at }));
+      continue;
+    }
+    const lostAs = node.state === 'evicted' ? ('preempted' as const) : node.state === 'failed' ? ('unusable' as const) : undefined;
+    if (doc && lostAs && doc.state !== lostAs) {
+      const updated = await updateWithRetry(ctx.nodes, key, pool.id, ({ item }) => ({ ...item, state: lostAs, stateTransitionTime: at, runningTasks: [] }));
+      if (updated?.after) docs.set(key, updated.after.item);
+      await requeueTasksOfLostNode(ctx, pool, node.nodeId);
+    }
+    const lostFor = doc ? now - Date.parse(doc.stateTransitionTime) : Infinity;
+    if (node.state === 'failed' || (node.state === 'evicted' && lostFor > LOST_NODE_RETENTION_MS)) lostInstances.push(node.nodeId);
+  }
+  if (lostInstances.length) {
+    deleteInBackground(ctx, pool, lostInstances, () => undefined);
+  }
+  for (const doc of docs.values()) {
+    if (listed.has(doc.id)) continue;
+    const lost = doc.state === 'preempted' || doc.state === 'unusable';
+    const expired = lost && now - Date.parse(doc.stateTransitionTime) > LOST_NODE_RETENTION_MS;
+    if (expired || doc.state === 'leavingpool') {
+      await ctx.nodes.delete(doc.id, pool.id).catch(() => {});
+      docs.delete(doc.id);
     }
   }
+}
+
+/** Nodes whose heartbeats stopped: unusable, their tasks requeued, their instances replaced. */
+export async function handleSilentNodes(ctx: AppContext, poolId: string, silentNodeIds: string[]): Promise<void> {
+  if (!silentNodeIds.length) return;
+  const pool = await ctx.pools.read(poolKey(poolId), poolKey(poolId));
+  if (!pool) return;
+  for (const nodeId of silentNodeIds) await requeueTasksOfLostNode(ctx, pool.item, nodeId);
+  deleteInBackground(ctx, pool.item, silentNodeIds, () => undefined);
+}
+
+/** Waits for the provider calls this process has in flight (tests and shutdown). */
+export function settleResizes(): Promise<void> {
+  return resizes.settle();
 }

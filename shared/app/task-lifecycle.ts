@@ -2,7 +2,6 @@
 // one report. Every change is one write guarded by the task's ETag, and every claim and report
 // names the dispatch it belongs to, so a duplicate, late or reordered message can never move a
 // task backwards or complete it twice.
-import { randomUUID } from 'node:crypto';
 import {
   durationToMs,
   effectiveJobAction,
@@ -30,9 +29,14 @@ import type { AppContext } from './context.js';
 import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
 import type { JobEvent } from './job-events.js';
+import { newRandomId } from './id-source.js';
+import { defect } from './defects.js';
+import { requestAutoScaleSoon } from './autoscale-service.js';
 
 /** A node whose last heartbeat is older than this is presumed dead; its claims may be taken over. */
 export const NODE_DEAD_AFTER_MS = 10_000;
+
+const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', 'unusable']);
 
 export interface TaskEnded {
   taskId: string;
@@ -59,6 +63,13 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
     taskIds.map(async (taskId) => {
       let message: TaskMessage | undefined;
       await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
+        if (!defect('dispatch-not-idempotent') && item.state === 'active' && item.scheduling === 'queued' && item.dispatchId && job.item.state === 'active') {
+          // This dispatch ran before and died between marking the task queued and sending its
+          // message (found by the simulator): send it again. A duplicate is harmless, since only
+          // one claim of a dispatch succeeds.
+          message = taskMessage(job.item, item, item.dispatchId, at);
+          return undefined;
+        }
         if (item.state !== 'active' || item.scheduling !== 'waiting' || job.item.state !== 'active') {
           message = undefined;
           return undefined;
@@ -75,11 +86,12 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
       dispatched.push(taskId);
     }),
   );
+  if (dispatched.length) requestAutoScaleSoon(ctx, job.item.poolInfo.poolId);
   return { dispatched, skipped };
 }
 
-function newDispatchId(task: TaskDoc): string {
-  return `${task.executionInfo.retryCount}.${task.executionInfo.requeueCount}.${randomUUID().slice(0, 8)}`;
+export function newDispatchId(task: TaskDoc): string {
+  return `${task.executionInfo.retryCount}.${task.executionInfo.requeueCount}.${newRandomId().slice(0, 8)}`;
 }
 
 export function taskMessage(job: JobDoc, task: TaskDoc, dispatchId: string, at: string): TaskMessage {
@@ -109,10 +121,15 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
   const job = await ctx.jobs.read(key, key);
   if (!job) return { granted: false, reason: 'UnknownTask' };
   if (job.item.state !== 'active') return { granted: false, reason: 'JobNotActive' };
+  // A node on its way out (scale-down) or written off (lost) takes no new work: its tasks could
+  // otherwise be claimed after the reconciler decided it held none.
+  const claimer = await ctx.nodes.read(nodeKey(req.nodeId), poolKey(req.poolId));
+  if (claimer && NOT_CLAIMING.has(claimer.item.state)) return { granted: false, reason: 'NodeNotUsable' };
   const now = ctx.now();
   const at = new Date(now).toISOString();
   let response: ClaimResponse = { granted: false, reason: 'UnknownTask' };
   const holderIsDead = async (task: TaskDoc) => {
+    if (defect('dead-node-tasks-stuck')) return false;
     if (!task.nodeInfo) return true;
     const node = await ctx.nodes.read(nodeKey(task.nodeInfo.nodeId), poolKey(task.nodeInfo.poolId));
     if (!node) return true;
@@ -125,7 +142,7 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
     const current = await ctx.tasks.read(taskKey(req.taskId), key);
     if (!current) return { granted: false, reason: 'UnknownTask' };
     const task = current.item;
-    if (task.dispatchId !== req.dispatchId) return { granted: false, reason: 'StaleDispatch' };
+    if (task.dispatchId !== req.dispatchId && !defect('claim-ignores-dispatch')) return { granted: false, reason: 'StaleDispatch' };
     let requeue = false;
     if (task.scheduling === 'claimed') {
       const sameNode = task.nodeInfo && nodeKey(task.nodeInfo.nodeId) === nodeKey(req.nodeId);
@@ -182,7 +199,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
     ended = undefined;
     duplicateOfEnd = undefined;
     if (task.dispatchId !== req.dispatchId) return undefined;
-    if (task.scheduling === 'ended') {
+    if (task.scheduling === 'ended' && !defect('completion-counted-twice')) {
       // A repeated report of the end: tell the orchestration again (it ignores repeats), in case
       // the first notice was lost with a crash.
       if (task.executionInfo.result && task.dependencyAction) {
@@ -190,7 +207,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
       }
       return undefined;
     }
-    if (task.scheduling !== 'claimed') return undefined;
+    if (task.scheduling !== 'claimed' && !(task.scheduling === 'ended' && defect('completion-counted-twice'))) return undefined;
     const ending = endingOf(req);
     const taskResult = taskResultOf(ending);
     const failureInfo = failureOf(req, taskResult);
@@ -217,6 +234,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
         },
       };
       retryMessage = taskMessage(job.item, next, dispatchId, at);
+      if (defect('retry-signals-ended')) ended = endedEvent(task, 'failure', 'satisfy', 'none');
       return next;
     }
     const exit = resolveExitOptions(task.exitConditions, ending);

@@ -20,6 +20,7 @@ import {
 import { isStoreError } from '../ports/errors.js';
 import type { Stored } from '../ports/document-store.js';
 import { jobKey, poolKey, taskKey, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
+import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
 import { checkSlots, getJob, writeTasks, type Services } from './job-service.js';
 import { requestKill } from './kill-requests.js';
@@ -171,7 +172,7 @@ export async function terminateTask(s: Services, jobId: string, taskId: string):
   });
   if (!result) throw taskNotFound(taskId);
   if (killed) await requestKill(s.ctx, killed);
-  await s.orchestrations.raise(job.item.instanceId, {
+  if (!defect('terminate-task-silent')) await s.orchestrations.raise(job.item.instanceId, {
     type: 'taskEnded',
     taskId: result.before.item.taskId,
     result: 'failure',
