@@ -4,6 +4,7 @@
 // I/O happens in activities, time comes from the context, and the DAG logic is the pure code in
 // shared/batch. History stays short because each generation hands over to a fresh one
 // (continueAsNew) after a bounded number of events, rebuilding its state from the store.
+import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   addTasksToRun,
@@ -17,9 +18,12 @@ import {
 import { JOB_EVENT, type JobEvent, type JobOrchestrationInput } from '../shared/app/job-events.js';
 import type { JobSnapshot, SnapshotTask } from '../shared/app/job-runner.js';
 import { ACTIVITIES } from './activity-names.js';
+import { defect } from '../shared/app/defects.js';
 
 const EVENTS_PER_GENERATION = 1000;
 const DISPATCH_BATCH = 256;
+/** Activities touching the store or queues retry through transient failures (1 s, doubling, 6 tries). */
+const STORE_RETRY = Object.assign(new df.RetryOptions(1000, 6), { backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 30_000 });
 
 type Status = SnapshotTask['status'];
 
@@ -46,27 +50,38 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
 
   let nextEvent = context.df.waitForExternalEvent(JOB_EVENT);
   const deadline = snapshot.deadline ? context.df.createTimer(new Date(snapshot.deadline)) : undefined;
-  const pending = new Set<Task>();
+  /** Dispatches and upstream-failure writes in flight, with the tasks a dispatch carries. */
+  const pending = new Map<Task, string[]>();
 
   for (;;) {
+    // The library resolves a Task.any only on completions that happen after it is built, so a
+    // task that finished while another won the last round is collected here, not waited for.
+    for (const [task, taskIds] of [...pending]) {
+      if (!task.isCompleted && !task.isFaulted) continue;
+      pending.delete(task);
+      if (task.isFaulted) requeue(job, taskIds);
+    }
+    if (deadline?.isCompleted && !terminateReason) terminateReason = 'MaxWallClockTimeExpiry';
+
     if (terminateReason) {
       yield context.df.callActivity(ACTIVITIES.finishJob, { jobId: input.jobId, reason: terminateReason });
       return { jobId: input.jobId, outcome: 'terminated', reason: terminateReason };
     }
     if (job.upstreamFailures.length) {
       const failures = job.upstreamFailures.splice(0);
-      pending.add(context.df.callActivity(ACTIVITIES.failUpstream, { jobId: input.jobId, failures }));
+      pending.set(context.df.callActivityWithRetry(ACTIVITIES.failUpstream, STORE_RETRY, { jobId: input.jobId, failures }), []);
     }
     if (!disabled) {
       const room = maxParallelTasks === -1 ? Number.POSITIVE_INFINITY : maxParallelTasks - job.inflight.size;
       const take = Math.min(room, DISPATCH_BATCH, job.ready.length);
       if (take > 0) {
         const taskIds = job.ready.splice(0, take);
+        if (defect('nondeterministic-orchestrator') && !context.df.isReplaying) yield context.df.callActivity(ACTIVITIES.loadTasks, { jobId: input.jobId, taskIds: [] });
         for (const id of taskIds) {
           job.inflight.add(id);
           job.status.set(id, 'inflight');
         }
-        pending.add(context.df.callActivity(ACTIVITIES.dispatch, { jobId: input.jobId, taskIds }));
+        pending.set(context.df.callActivityWithRetry(ACTIVITIES.dispatch, STORE_RETRY, { jobId: input.jobId, taskIds }), taskIds);
       }
     }
     if (job.run.finished && pending.size === 0 && job.inflight.size === 0 && onAllTasksComplete === 'terminatejob') {
@@ -78,7 +93,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       return undefined;
     }
 
-    const waitOn: Task[] = [nextEvent, ...pending];
+    const waitOn: Task[] = [nextEvent, ...pending.keys()];
     if (deadline && !deadline.isCompleted) waitOn.push(deadline);
     const winner: Task = yield context.df.Task.any(waitOn);
 
@@ -88,7 +103,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       nextEvent = context.df.waitForExternalEvent(JOB_EVENT);
       switch (event.type) {
         case 'taskEnded':
-          if (job.status.has(event.taskId) && job.status.get(event.taskId) !== 'ended') {
+          if (job.status.has(event.taskId) && job.status.get(event.taskId) !== 'ended' && !(defect('lost-wakeup') && pending.size > 0)) {
             job.status.set(event.taskId, 'ended');
             job.inflight.delete(event.taskId);
             absorb(job, onTaskEnded(job.run, event.taskId, { dependencyAction: event.dependencyAction }));
@@ -125,13 +140,24 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       }
     } else if (deadline && winner === deadline) {
       terminateReason = 'MaxWallClockTimeExpiry';
-    } else {
-      // A dispatch or an upstream-failure write finished. Tasks a dispatch skipped were no longer
-      // waiting in the store (terminated meanwhile); their end reaches us as an event.
-      pending.delete(winner);
     }
+    // Otherwise a dispatch or an upstream-failure write finished: collected at the top of the loop.
+    // Tasks a dispatch skipped were no longer waiting in the store; their end reaches us as an event.
   }
 };
+
+/**
+ * A dispatch that failed for good: its tasks go back to the ready list. Dispatching again is
+ * safe, since the activity skips tasks the store already shows as queued.
+ */
+function requeue(job: JobRun, taskIds: string[]): void {
+  for (const id of taskIds) {
+    if (job.status.get(id) !== 'inflight') continue;
+    job.inflight.delete(id);
+    job.status.set(id, 'waiting');
+    job.ready.push(id);
+  }
+}
 
 function buildRun(tasks: SnapshotTask[]): JobRun {
   const dag = TaskDag.of(tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn })));
@@ -150,6 +176,7 @@ function buildRun(tasks: SnapshotTask[]): JobRun {
 /** Folds a readiness change in: ready tasks still waiting in the store get dispatched. */
 function absorb(job: JobRun, change: ReadinessChange): void {
   for (const id of change.nowReady) if (job.status.get(id) === 'waiting') job.ready.push(id);
+  if (defect('upstream-failure-dropped')) return;
   for (const failure of change.nowFailedUpstream) {
     const status = job.status.get(failure.taskId);
     if (status === 'ended') continue;
