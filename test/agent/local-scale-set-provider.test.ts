@@ -82,7 +82,7 @@ describe('LocalScaleSetProvider', () => {
     expect(byId(await provider.listNodes(poolId))[`${poolId}-lp1`]).toBe('evicted');
     await provider.growTo(poolId, 'lowPriority', 2);
     const nodes = byId(await provider.listNodes(poolId));
-    expect(Object.keys(nodes).filter((id) => id.includes('-lp')).sort()).toEqual([`${poolId}-lp1`, `${poolId}-lp2`, `${poolId}-lp3`]);
+    expect(Object.keys(nodes).filter((id) => id.startsWith(`${poolId}-lp`)).sort()).toEqual([`${poolId}-lp1`, `${poolId}-lp2`, `${poolId}-lp3`]);
     const victim = await provider.evictRandom(poolId, () => 0.99);
     expect(victim).toBe(`${poolId}-lp3`);
     expect(byId(await provider.listNodes(poolId))[`${poolId}-lp3`]).toBe('evicted');
@@ -92,7 +92,7 @@ describe('LocalScaleSetProvider', () => {
     expect(agentPids(`${poolId}-d2`)).toEqual([]);
     expect(byId(await provider.listNodes(poolId))[`${poolId}-d2`]).toBe('failed');
     await provider.growTo(poolId, 'dedicated', 2);
-    expect(Object.keys(byId(await provider.listNodes(poolId))).filter((id) => id.includes('-d')).sort()).toEqual([`${poolId}-d2`, `${poolId}-d3`]);
+    expect(Object.keys(byId(await provider.listNodes(poolId))).filter((id) => id.startsWith(`${poolId}-d`)).sort()).toEqual([`${poolId}-d2`, `${poolId}-d3`]);
 
     await provider.deletePool(poolId);
     for (const id of [`${poolId}-d3`, `${poolId}-lp2`]) expect(agentPids(id)).toEqual([]);
