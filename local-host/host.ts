@@ -65,7 +65,12 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const hostJson = readHostJson(appDir);
   const stops: (() => Promise<void>)[] = [];
+  let loaded: LoadedApp | undefined;
   const stopAll = async () => {
+    // The app hears first, while everything it may need to wind down is still running.
+    for (const hook of loaded?.registry.hooksFor('appTerminate') ?? []) {
+      await Promise.resolve(hook({ hookData: {}, appHookData: loaded!.appHookData })).catch((err) => log.warn(`appTerminate hook: ${(err as Error).message}`));
+    }
     for (const stop of stops.reverse()) await stop().catch((err) => log.warn(`shutdown: ${(err as Error).message}`));
   };
 
@@ -95,6 +100,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
     const settings = loadAppSettings(appDir);
     const app = await loadApp(appDir);
+    loaded = app;
     const functionLogs = options.functionLogs ?? true;
     app.registry.logSink = (level, category, message, fn) => {
       if (!functionLogs && category === 'user') return;

@@ -27,6 +27,8 @@ export interface AppContext {
   outputs(): Promise<ContainerClient>;
   scaleSets(): Promise<ScaleSetProvider>;
   now(): number;
+  /** Releases what this process started (local agent processes, store locks). */
+  close(): Promise<void>;
 }
 
 export interface AppContextParts {
@@ -98,7 +100,21 @@ async function buildContext(partsOrPromise: AppContextParts | Promise<AppContext
       return provider;
     },
     now: parts.now ?? (() => Date.now()),
+    async close() {
+      const started = await provider?.catch(() => undefined);
+      const stoppable = started as (ScaleSetProvider & { stopAll?: () => Promise<void> }) | undefined;
+      await stoppable?.stopAll?.();
+      const closable = parts.store as DocumentStore & { close?: () => Promise<void> | void };
+      await closable.close?.();
+    },
   };
+}
+
+/** Closes the process-wide context, if one was made. */
+export async function closeAppContext(): Promise<void> {
+  const ctx = await current?.catch(() => undefined);
+  current = undefined;
+  await ctx?.close();
 }
 
 /** Reads the app settings listed in shared/config/app-settings.ts. */

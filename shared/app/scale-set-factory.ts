@@ -1,5 +1,8 @@
 // Chooses the node provider from the app settings: VM scale sets on Azure, agent processes on
 // the local host.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
 
 export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<ScaleSetProvider> {
@@ -16,12 +19,22 @@ export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<Sc
     if (!baseUrl || !agentKey || !storage) {
       throw new Error('The local node provider runs on the fnbatch local host (it needs FUNCTIONS_LOCAL_BASE_URL, FUNCTIONS_LOCAL_FUNCTION_KEY and AzureWebJobsStorage).');
     }
-    return new LocalScaleSetProvider({
+    // Without a data folder (an in-memory host) the nodes' folders are temporary and go with them.
+    const temporary = env.FUNCTIONS_LOCAL_DATA_DIR ? undefined : await mkdtemp(path.join(os.tmpdir(), 'fnbatch-nodes-'));
+    const provider = new LocalScaleSetProvider({
       endpoint: `${baseUrl}/api`,
       agentKey,
       storageConnectionString: storage,
-      workRoot: env.FUNCTIONS_LOCAL_DATA_DIR ? `${env.FUNCTIONS_LOCAL_DATA_DIR}/nodes` : `${process.env.TMPDIR ?? '/tmp'}/fnbatch-nodes-${process.pid}`,
+      workRoot: temporary ?? path.join(env.FUNCTIONS_LOCAL_DATA_DIR!, 'nodes'),
     });
+    if (temporary) {
+      const stopAll = provider.stopAll.bind(provider);
+      provider.stopAll = async () => {
+        await stopAll();
+        await rm(temporary, { recursive: true, force: true });
+      };
+    }
+    return provider;
   }
   throw new Error(`FNBATCH_SCALE_SET_PROVIDER '${kind}' is not one of azure, local.`);
 }

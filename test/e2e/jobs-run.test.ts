@@ -1,5 +1,6 @@
 // End to end on the local host: the fnbatch app, a local pool of real agent processes, and real
 // shell commands. Dependency order is checked from the tasks' own executionInfo times.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await fnb?.stop();
+  await fnb?.stop().catch(() => {});
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -247,5 +248,17 @@ describe('retries, limits, cancellation and late additions', () => {
   it('counts tasks by state and result', async () => {
     const counts = (await fnb.call('GET', 'jobs/diamond/taskcounts')).json.taskCounts;
     expect(counts).toEqual({ active: 0, running: 0, completed: 6, succeeded: 2, failed: 4 });
+  });
+});
+
+describe('shutdown', () => {
+  it('stopping the host stops the local pool\'s agent processes', async () => {
+    const agents = () =>
+      execFileSync('ps', ['-e', '-o', 'ppid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => Number(line.trim().split(/\s+/)[0]) === process.pid && line.includes('fnbatch.js agent'));
+    expect(agents()).toHaveLength(NODES);
+    await fnb.stop();
+    await waitUntil(async () => agents().length === 0, 'the agents to exit', 20_000);
   });
 });
