@@ -28,7 +28,7 @@ export interface AppContext {
   scaleSets(): Promise<ScaleSetProvider>;
   now(): number;
   /** Releases what this process started (local agent processes, store locks). */
-  close(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export interface AppContextParts {
@@ -114,7 +114,7 @@ async function buildContext(partsOrPromise: AppContextParts | Promise<AppContext
 export async function closeAppContext(): Promise<void> {
   const ctx = await current?.catch(() => undefined);
   current = undefined;
-  await ctx?.close();
+  await ctx?.close?.();
 }
 
 /** Reads the app settings listed in shared/config/app-settings.ts. */
