@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHost, type RunningHost } from '../../local-host/host.js';
@@ -12,9 +14,20 @@ export interface FnbatchHost {
   stop(): Promise<void>;
 }
 
-/** The fnbatch app itself on an in-process local host (in memory, any free port). */
-export async function startFnbatch(options: { log?: boolean } = {}): Promise<FnbatchHost> {
-  const host = await startHost({ appDir: repoRoot, port: 0, inMemory: true, log: options.log ? undefined : quiet, functionLogs: !!options.log });
+/**
+ * The fnbatch app itself on an in-process local host on any free port, with its state in a fresh
+ * temporary data folder (the journaled stores a user's `fnbatch host` gets by default), removed
+ * on stop. `inMemory` uses the Cosmos DB protocol server instead.
+ */
+export async function startFnbatch(options: { log?: boolean; inMemory?: boolean } = {}): Promise<FnbatchHost> {
+  const dataDir = options.inMemory ? undefined : mkdtempSync(path.join(os.tmpdir(), 'fnbatch-host-'));
+  const host = await startHost({
+    appDir: repoRoot,
+    port: 0,
+    ...(dataDir ? { dataDir } : { inMemory: true }),
+    log: options.log ? undefined : quiet,
+    functionLogs: !!options.log,
+  });
   const call: FnbatchHost['call'] = async (method, urlPath, body, headers = {}) => {
     const res = await fetch(`${host.baseUrl}/api/${urlPath}`, {
       method,
@@ -30,7 +43,14 @@ export async function startFnbatch(options: { log?: boolean } = {}): Promise<Fnb
     }
     return { status: res.status, headers: res.headers, json, text };
   };
-  return { host, call, stop: () => host.stop() };
+  return {
+    host,
+    call,
+    stop: async () => {
+      await host.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 50): Promise<T> {
