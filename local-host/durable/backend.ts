@@ -38,6 +38,11 @@ export interface DurableBackendOptions {
   maxConcurrentOrchestrations?: number;
   /** Source of execution ids; inject a deterministic one for reproducible simulations. */
   newExecutionId?: () => string;
+  /**
+   * Chooses which ready work item the real-time driver starts next. Without one it starts timers,
+   * then activities, then orchestrations, each in arrival order (cheapest for large fan-outs).
+   */
+  scheduler?: Scheduler;
 }
 
 export class DurableApiError extends Error {
@@ -249,6 +254,7 @@ export class DurableBackend extends EventEmitter {
 
   private dispatch(): void {
     if (!this.driving) return;
+    if (this.options.scheduler) return this.dispatchByScheduler(this.options.scheduler);
     const now = this.clock.now();
     for (const timer of [...this.state.timers.values()]) {
       if (timer.fireAt <= now && !this.running.has(timer.key)) this.launch(timer.key, () => this.runTimer(timer.key));
@@ -273,6 +279,30 @@ export class DurableBackend extends EventEmitter {
     }
     this.wakeCancel?.();
     this.wakeCancel = wakeAt === undefined ? undefined : this.clock.setTimer(Math.min(wakeAt - now, 2 ** 31 - 1), () => this.pump());
+  }
+
+  /** Starts ready work in the order the scheduler picks, within the concurrency limits. */
+  private dispatchByScheduler(scheduler: Scheduler): void {
+    const maxActivities = this.options.maxConcurrentActivities ?? 64;
+    const maxOrchestrations = this.options.maxConcurrentOrchestrations ?? 16;
+    for (;;) {
+      const ready = this.readyWork().filter((item) =>
+        item.kind === 'activity' ? this.activeActivities < maxActivities : item.kind === 'orchestration' ? this.activeOrchestrations < maxOrchestrations : true,
+      );
+      if (ready.length === 0) break;
+      const item = ready[Math.min(ready.length - 1, Math.max(0, scheduler.pick(ready)))]!;
+      if (item.kind === 'activity') this.activeActivities++;
+      if (item.kind === 'orchestration') this.activeOrchestrations++;
+      this.launch(item.key, () =>
+        this.runWork(item).finally(() => {
+          if (item.kind === 'activity') this.activeActivities--;
+          if (item.kind === 'orchestration') this.activeOrchestrations--;
+        }),
+      );
+    }
+    const wakeAt = this.nextTimerAt();
+    this.wakeCancel?.();
+    this.wakeCancel = wakeAt === undefined ? undefined : this.clock.setTimer(Math.min(wakeAt - this.clock.now(), 2 ** 31 - 1), () => this.pump());
   }
 
   /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Clock, HostLog, Invoker } from '../contracts.js';
 import type { LoadedApp } from '../app-loader.js';
-import { DurableBackend } from './backend.js';
+import { DurableBackend, type Scheduler } from './backend.js';
 import { fileJournal, memoryJournal } from './journal.js';
 
 export interface DurableBackendSetup {
@@ -15,6 +15,7 @@ export interface DurableBackendSetup {
   maxConcurrentActivities?: number;
   maxConcurrentOrchestrations?: number;
   newExecutionId?: () => string;
+  scheduler?: Scheduler;
 }
 
 /** A backend bound to an app's registered functions, persisted per task hub under dataDir. */
@@ -30,6 +31,7 @@ export function createDurableBackend(setup: DurableBackendSetup): DurableBackend
     maxConcurrentActivities: setup.maxConcurrentActivities,
     maxConcurrentOrchestrations: setup.maxConcurrentOrchestrations,
     newExecutionId: setup.newExecutionId,
+    scheduler: setup.scheduler,
   });
   backend.open();
   return backend;
