@@ -24,13 +24,10 @@ export class ServiceError extends Error {
 /** The service could not be reached at all. */
 export class UnreachableError extends Error {}
 
-export interface TaskCounts {
-  active: number;
-  running: number;
-  completed: number;
-  succeeded: number;
-  failed: number;
-}
+import type { TaskCounts } from '../shared/app/job-service.js';
+
+/** The service's `taskCounts` shape, shared with the service so the two cannot drift. */
+export type { TaskCounts } from '../shared/app/job-service.js';
 
 export type Resource = Record<string, unknown> & { id: string };
 
