@@ -1,0 +1,468 @@
+// The simulated system: the real job orchestration on the local Durable backend (stepped, one
+// ready work item at a time), the real services on per-thread contexts, and models of everything
+// outside (store, queues, VMs, agents, clock). It offers the steps that could happen next and
+// injects faults; the runner chooses.
+import { PRIORITY_BANDS, poolQueueName, type TaskMessage } from '../shared/agent-protocol.js';
+import { setAppContext, type AppContext, type AppContextParts } from '../shared/app/context.js';
+import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
+import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
+import { createJob, terminateJob, type Services } from '../shared/app/job-service.js';
+import { markSilentNodes } from '../shared/app/node-service.js';
+import { createPool, handleSilentNodes, listPools, reconcilePool } from '../shared/app/pool-service.js';
+import { terminateTask } from '../shared/app/task-service.js';
+import { MemoryDocumentStore } from '../shared/adapters/memory-document-store.js';
+import type { DocumentStore } from '../shared/ports/document-store.js';
+import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
+import type { WorkQueue } from '../shared/ports/work-queue.js';
+import { DurableApiError, DurableBackend, type WorkItem } from '../local-host/durable/backend.js';
+import type { SimApp } from './app-functions.js';
+import { Kernel, ThreadAbandoned, type SimThread, type Step, type ThreadKind } from './kernel.js';
+import { SimAgent } from './models/sim-agent.js';
+import { SimQueues } from './models/sim-queues.js';
+import { SimScaleSets } from './models/sim-scale-sets.js';
+import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
+import { Monitors } from './monitors.js';
+import type { Prng } from './prng.js';
+import type { Scenario } from './scenario.js';
+import { resetProcessState } from './process-state.js';
+import { SimJournal } from './sim-journal.js';
+import { VirtualClock } from './virtual-clock.js';
+
+const MAINTENANCE_MS = 2000;
+const HOST_GROUP = (epoch: number) => `host:${epoch}`;
+
+export class Trace {
+  readonly lines: string[] = [];
+
+  constructor(private readonly clock: VirtualClock, private readonly start: number) {}
+
+  add(line: string): void {
+    this.lines.push(`[${((this.clock.now() - this.start) / 1000).toFixed(3).padStart(8)}s] ${line}`);
+  }
+}
+
+export class World {
+  readonly clock = new VirtualClock();
+  readonly kernel = new Kernel();
+  readonly store = new MemoryDocumentStore();
+  readonly journal = new SimJournal();
+  readonly trace: Trace;
+  readonly monitors: Monitors;
+  readonly queues: SimQueues;
+  readonly scaleSets: SimScaleSets;
+  readonly start = this.clock.now();
+  private readonly agents = new Map<string, SimAgent>();
+  private readonly reboots = new Map<string, number>();
+  private readonly storeEnv: SimStoreEnv;
+  private backend!: DurableBackend;
+  private epoch = 0;
+  private hostUp = false;
+  private restartAt = 0;
+  private inflight = new Set<string>();
+  private maintenance = { busy: false, nextAt: 0 };
+  private executionIds = 0;
+  private agentBoots = 0;
+  private readonly used = { hostCrash: 0, vmFailure: 0, spotEviction: 0, nodeReboot: 0 };
+  private cancelAtStep = -1;
+  private jobIds: string[] = [];
+  /** Set when something the simulator does not model failed (a bug in the backend or a model). */
+  unexpected: string | undefined;
+
+  constructor(
+    private readonly app: SimApp,
+    readonly scenario: Scenario,
+    private readonly prng: Prng,
+  ) {
+    this.trace = new Trace(this.clock, this.start);
+    const note = (line: string) => this.trace.add(line);
+    this.monitors = new Monitors({
+      liveSlots: (nodeId) => {
+        const agent = this.agents.get(nodeId);
+        return agent?.alive ? agent.taskSlots : undefined;
+      },
+      bootedAt: (nodeId) => this.agents.get(nodeId)?.bootedAt,
+      carried: (dispatchId) => this.carried(dispatchId),
+    });
+    this.storeEnv = {
+      kernel: this.kernel,
+      prng,
+      faults: scenario.faults.store,
+      observe: (container, id, pk, item) => this.monitors.onWrite(container, id, pk, item),
+      note,
+    };
+    this.queues = new SimQueues(this.clock, this.kernel, prng, scenario.faults.queue, note);
+    this.scaleSets = new SimScaleSets(this.clock, this.kernel, prng, scenario.faults.scaleSet, note);
+  }
+
+  // ---- setup ----------------------------------------------------------------------------------
+
+  /** Creates the pool and submits the jobs through the real services, before the run starts. */
+  async setup(): Promise<void> {
+    this.startHost();
+    const ctx = await this.directContext();
+    const services: Services = { ctx, orchestrations: this.directOrchestrations() };
+    const { pool } = this.scenario;
+    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes, taskSlotsPerNode: pool.taskSlotsPerNode });
+    for (const body of this.scenario.jobs) {
+      const job = await createJob(services, body);
+      this.jobIds.push(job.item.jobId);
+    }
+    const jobs = (await ctx.jobs.queryAll()).items.map((j) => j.item);
+    const tasks = (await ctx.tasks.queryAll()).items.map((t) => t.item);
+    this.monitors.seed(jobs, tasks);
+    const cancel = this.scenario.faults.cancel;
+    if (cancel) this.cancelAtStep = 1 + this.prng.int(cancel.withinSteps);
+  }
+
+  private async directContext(): Promise<AppContext> {
+    return contextOver(this.store, (name) => this.queues.raw(name), this.scaleSets.direct(), () => this.clock.now());
+  }
+
+  private directOrchestrations(): JobOrchestrations {
+    return {
+      start: async (instanceId, input) => void this.backend.startNew(JOB_ORCHESTRATOR, { instanceId, input }),
+      raise: async (instanceId, event) => this.backend.raiseEvent(instanceId, JOB_EVENT, event),
+      terminate: async (instanceId, reason) => this.backend.terminate(instanceId, reason),
+    };
+  }
+
+  // ---- the host -------------------------------------------------------------------------------
+
+  private startHost(): void {
+    resetProcessState(this.prng);
+    this.epoch += 1;
+    this.backend = new DurableBackend({
+      hubName: 'sim',
+      journal: this.journal,
+      invoke: this.app.invoke,
+      findFunction: (name) => this.app.registry.find(name),
+      clock: this.clock,
+      newExecutionId: () => `exec${++this.executionIds}`,
+    });
+    this.backend.open();
+    this.hostUp = true;
+    this.inflight = new Set();
+    this.maintenance = { busy: false, nextAt: this.clock.now() };
+  }
+
+  private crashHost(): void {
+    this.backend.crash();
+    this.hostUp = false;
+    const lost = this.kernel.abandonGroup(HOST_GROUP(this.epoch), 'the host crashed');
+    const [min, max] = this.scenario.faults.hostCrash.restartMs;
+    this.restartAt = this.clock.now() + this.prng.between(min, max);
+    this.trace.add(`fault: HOST CRASH (epoch ${this.epoch}, ${lost} request(s)/activit(ies) in flight lost); restarts at +${((this.restartAt - this.start) / 1000).toFixed(3)}s`);
+  }
+
+  /** Everything a control-plane thread reaches, each call a scheduling point of that thread. */
+  private threadParts(thread: SimThread): AppContextParts {
+    return {
+      store: new SimDocumentStore(this.store, thread, this.storeEnv),
+      queueFactory: async (name) => this.queues.forThread(name, thread),
+      scaleSets: async () => this.scaleSets.forThread(thread),
+      now: () => this.clock.now(),
+    };
+  }
+
+  private threadOrchestrations(thread: SimThread): JobOrchestrations {
+    const backend = this.backend;
+    return {
+      start: async (instanceId, input) => {
+        await this.kernel.point(thread, `durable start ${instanceId}`);
+        backend.startNew(JOB_ORCHESTRATOR, { instanceId, input });
+      },
+      raise: async (instanceId, event) => {
+        await this.kernel.point(thread, `durable raise ${event.type}${'taskId' in event ? ` ${event.taskId}` : ''} to ${instanceId}`);
+        try {
+          backend.raiseEvent(instanceId, JOB_EVENT, event);
+        } catch (err) {
+          // As the HTTP functions do: an ended orchestration has nobody left to hear it.
+          if (!(err instanceof DurableApiError)) throw err;
+        }
+      },
+      terminate: async (instanceId, reason) => {
+        await this.kernel.point(thread, `durable terminate ${instanceId}`);
+        try {
+          backend.terminate(instanceId, reason);
+        } catch {
+          // already finished
+        }
+      },
+    };
+  }
+
+  /** A request to the control plane; it dies with the host it runs on. */
+  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, kind: ThreadKind = 'http'): Promise<T> {
+    if (!this.hostUp) return Promise.reject(new ThreadAbandoned('the host is down'));
+    return this.kernel.spawn(label, HOST_GROUP(this.epoch), kind, async (thread) => {
+      const p = this.threadParts(thread);
+      const ctx = await contextOver(p.store, (name) => this.queues.forThread(name, thread), this.scaleSets.forThread(thread), p.now!);
+      return call(ctx, { ctx, orchestrations: this.threadOrchestrations(thread) });
+    });
+  }
+
+  private runDurable(item: WorkItem): void {
+    const inflight = this.inflight;
+    inflight.add(item.key);
+    const kind: ThreadKind = item.kind === 'activity' ? 'activity' : 'orchestration';
+    const backend = this.backend;
+    this.kernel
+      .spawn(`${item.kind} ${item.name}`, HOST_GROUP(this.epoch), kind, async (thread) => {
+        // Activities reach the app's services through appContext(): give this one its own.
+        if (kind === 'activity') setAppContext(this.threadParts(thread));
+        await backend.runWork(item);
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ThreadAbandoned)) this.unexpected ??= `durable ${item.kind} ${item.name} threw: ${(err as Error).stack ?? err}`;
+      })
+      .finally(() => inflight.delete(item.key));
+  }
+
+  private runMaintenance(): void {
+    this.maintenance.busy = true;
+    const state = this.maintenance;
+    // What the poolMaintenance timer function (functions/maintenance.ts) does.
+    this.hostCall(
+      'timer poolMaintenance',
+      async (ctx) => {
+        for (const pool of await listPools(ctx)) {
+          try {
+            const silent = await markSilentNodes(ctx, pool.item.poolId);
+            if (silent.length) await handleSilentNodes(ctx, pool.item.poolId, silent);
+            await reconcilePool(ctx, pool.item.poolId);
+          } catch (err) {
+            this.trace.add(`poolMaintenance: pool ${pool.item.poolId}: ${(err as Error).message}`);
+          }
+        }
+      },
+      'timer',
+    )
+      .catch((err: unknown) => {
+        if (!(err instanceof ThreadAbandoned)) this.trace.add(`poolMaintenance failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        state.busy = false;
+        state.nextAt = this.clock.now() + MAINTENANCE_MS;
+      });
+  }
+
+  // ---- the agents -----------------------------------------------------------------------------
+
+  private bootAgent(nodeId: string): void {
+    const vm = this.scaleSets.vms.get(nodeId)!;
+    this.agentBoots += 1;
+    const boot = this.agentBoots;
+    const agent = new SimAgent(vm.poolId, nodeId, vm.priority === 'dedicated', vm.taskSlots, this.clock.now(), {
+      clock: this.clock,
+      queues: this.queues,
+      hostCall: (label, call) => this.hostCall(label, call),
+      spawn: (node, name, body) => {
+        this.kernel
+          .spawn(`${node} ${name}`, `node:${node}:${boot}`, 'agent', body)
+          .catch((err: unknown) => {
+            this.unexpected ??= `agent ${node} ${name} threw: ${(err as Error).stack ?? err}`;
+          });
+      },
+      profile: (task: TaskMessage) => this.scenario.profile(this.prng, task),
+      note: (line) => this.trace.add(line),
+      heartbeatMs: this.scenario.heartbeatMs,
+      leaseMs: this.scenario.leaseMs,
+    });
+    this.agents.set(nodeId, agent);
+  }
+
+  /** Agents die with their VM (deleted by the pool, evicted, failed). */
+  private syncAgents(): void {
+    for (const [nodeId, agent] of this.agents) {
+      if (!agent.alive) continue;
+      const vm = this.scaleSets.vms.get(nodeId);
+      if (!vm || vm.state !== 'running') {
+        agent.crash();
+        this.trace.add(`${nodeId}: agent gone with its VM (${vm ? vm.state : 'deleted'})`);
+      }
+    }
+  }
+
+  private carried(dispatchId: string): boolean {
+    for (const agent of this.agents.values()) if (agent.alive && agent.holds(dispatchId)) return true;
+    // A message for it may still be in a queue.
+    for (const name of this.queueNames()) {
+      const entries = (this.queues.raw(name) as unknown as { entries: Map<string, { body: string }> }).entries;
+      for (const e of entries.values()) if (e.body.includes(`"dispatchId":"${dispatchId}"`)) return true;
+    }
+    return false;
+  }
+
+  private queueNamesCache: string[] | undefined;
+
+  private queueNames(): string[] {
+    this.queueNamesCache ??= PRIORITY_BANDS.map((band) => poolQueueName(this.scenario.pool.id, band));
+    return this.queueNamesCache;
+  }
+
+  // ---- steps ----------------------------------------------------------------------------------
+
+  /** Everything that could happen now. */
+  steps(): Step[] {
+    this.syncAgents();
+    const now = this.clock.now();
+    const steps = this.kernel.blockedSteps();
+    if (this.hostUp) {
+      for (const item of this.backend.readyWork()) {
+        if (this.inflight.has(item.key)) continue;
+        const owner = item.kind === 'orchestration' ? `orchestration ${item.instanceId}` : `${item.kind} ${item.key}`;
+        steps.push({ owner, label: `durable: ${item.kind} ${item.name} (${item.instanceId})`, run: () => this.runDurable(item) });
+      }
+      if (!this.maintenance.busy && now >= this.maintenance.nextAt) {
+        steps.push({ owner: 'timer poolMaintenance', label: 'timer: poolMaintenance fires', run: () => this.runMaintenance() });
+      }
+    } else if (now >= this.restartAt) {
+      steps.push({
+        owner: 'host',
+        label: 'host restarts from its journal',
+        run: () => {
+          this.startHost();
+          this.trace.add(`host epoch ${this.epoch} up; ${this.backend.readyWork().length} work item(s) offered again`);
+        },
+      });
+    }
+    for (const vm of this.scaleSets.bootable(now)) {
+      steps.push({
+        owner: `vm ${vm.nodeId}`,
+        label: `vm ${vm.nodeId} (${vm.priority}) booted`,
+        run: () => {
+          vm.state = 'running';
+          this.bootAgent(vm.nodeId);
+        },
+      });
+    }
+    for (const [nodeId, at] of this.reboots) {
+      if (now < at) continue;
+      steps.push({
+        owner: `vm ${nodeId}`,
+        label: `${nodeId}: agent restarted after a reboot`,
+        run: () => {
+          this.reboots.delete(nodeId);
+          if (this.scaleSets.vms.get(nodeId)?.state === 'running') this.bootAgent(nodeId);
+        },
+      });
+    }
+    for (const agent of this.agents.values()) steps.push(...agent.steps());
+    return steps;
+  }
+
+  /** When something next falls due, for the clock to jump to. */
+  nextEventAt(): number | undefined {
+    const times: number[] = [];
+    const push = (t: number | undefined) => {
+      if (t !== undefined) times.push(t);
+    };
+    if (this.hostUp) {
+      push(this.backend.nextTimerAt());
+      if (!this.maintenance.busy) push(this.maintenance.nextAt);
+    } else push(this.restartAt);
+    push(this.scaleSets.nextBootAt());
+    for (const at of this.reboots.values()) push(at);
+    for (const agent of this.agents.values()) push(agent.nextEventAt());
+    const now = this.clock.now();
+    const future = times.filter((t) => t > now);
+    return future.length ? Math.min(...future) : undefined;
+  }
+
+  /** Faults the seed decides to inject before this step. */
+  injectFaults(stepNo: number): void {
+    const f = this.scenario.faults;
+    if (this.hostUp && this.used.hostCrash < f.hostCrash.max && this.prng.chance(f.hostCrash.perStep)) {
+      this.used.hostCrash++;
+      this.crashHost();
+    }
+    const runningVms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.alive);
+    if (this.used.vmFailure < f.vmFailure.max && this.prng.chance(f.vmFailure.perStep)) {
+      const vms = runningVms();
+      if (vms.length) {
+        this.used.vmFailure++;
+        const vm = this.prng.pick(vms);
+        vm.state = 'failed';
+        this.agents.get(vm.nodeId)!.crash();
+        this.trace.add(`fault: VM ${vm.nodeId} fails (its agent dies with ${this.agents.get(vm.nodeId)!.runningSlots} slot(s) busy)`);
+      }
+    }
+    if (this.used.spotEviction < f.spotEviction.max && this.prng.chance(f.spotEviction.perStep)) {
+      const vms = runningVms().filter((vm) => vm.priority === 'lowPriority');
+      if (vms.length) {
+        this.used.spotEviction++;
+        const vm = this.prng.pick(vms);
+        vm.state = 'evicted';
+        this.agents.get(vm.nodeId)!.crash();
+        this.trace.add(`fault: Spot VM ${vm.nodeId} evicted`);
+      }
+    }
+    if (this.used.nodeReboot < f.nodeReboot.max && this.prng.chance(f.nodeReboot.perStep)) {
+      const vms = runningVms();
+      if (vms.length) {
+        this.used.nodeReboot++;
+        const vm = this.prng.pick(vms);
+        this.agents.get(vm.nodeId)!.crash();
+        const at = this.clock.now() + this.prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
+        this.reboots.set(vm.nodeId, at);
+        this.trace.add(`fault: node ${vm.nodeId} crashes; its agent restarts at +${((at - this.start) / 1000).toFixed(3)}s`);
+      }
+    }
+    if (stepNo === this.cancelAtStep) this.cancel();
+  }
+
+  private cancel(): void {
+    const kinds = this.scenario.faults.cancel!.kinds;
+    const kind = this.prng.pick(kinds);
+    const jobId = this.prng.pick(this.jobIds);
+    const tasks = (this.scenario.jobs.find((j) => (j as { id: string }).id === jobId) as { tasks: { id: string }[] }).tasks;
+    const taskId = this.prng.pick(tasks).id;
+    const what = kind === 'job' ? `terminate job ${jobId}` : `terminate task ${jobId}/${taskId}`;
+    this.trace.add(`user: ${what}`);
+    this.hostCall(`user ${what}`, (ctx, services) => (kind === 'job' ? terminateJob(services, jobId) : terminateTask(services, jobId, taskId))).catch(
+      (err: unknown) => this.trace.add(`user: ${what} answered ${(err as Error).name}: ${(err as Error).message}`),
+    );
+  }
+
+  /** Whether anything is still moving: requests in flight or messages not yet taken. */
+  busy(): boolean {
+    return this.kernel.liveThreads() > 0 || this.kernel.blockedCount() > 0 || this.queues.totalMessages() > 0;
+  }
+
+  /** Job orchestrations that ended Failed, with their error (a job can then never complete). */
+  failedOrchestrations(): string[] {
+    if (!this.hostUp) return [];
+    return this.backend
+      .list({ runtimeStatus: ['Failed'] }, { showInput: false })
+      .map((v) => `${v.instanceId}: ${typeof v.output === 'string' ? v.output : JSON.stringify(v.output)}`.slice(0, 400));
+  }
+
+  get hostEpoch(): number {
+    return this.epoch;
+  }
+}
+
+/** An AppContext over the given store and queues (what context.ts builds from app settings). */
+async function contextOver(
+  store: DocumentStore,
+  queue: (name: string) => WorkQueue,
+  scaleSets: ScaleSetProvider,
+  now: () => number,
+): Promise<AppContext> {
+  const [jobs, tasks, pools, nodes] = await Promise.all([
+    store.container<JobDoc>(CONTAINERS.jobs.name, CONTAINERS.jobs.partitionKeyPath),
+    store.container<TaskDoc>(CONTAINERS.tasks.name, CONTAINERS.tasks.partitionKeyPath),
+    store.container<PoolDoc>(CONTAINERS.pools.name, CONTAINERS.pools.partitionKeyPath),
+    store.container<NodeDoc>(CONTAINERS.nodes.name, CONTAINERS.nodes.partitionKeyPath),
+  ]);
+  return {
+    jobs,
+    tasks,
+    pools,
+    nodes,
+    queue: async (poolId, band) => queue(poolQueueName(poolId, band)),
+    outputs: () => Promise.reject(new Error('task outputs are not simulated')),
+    scaleSets: async () => scaleSets,
+    now,
+  };
+}
