@@ -266,6 +266,7 @@ export class Agent {
         jobId: task.jobId,
         taskId: task.taskId,
         dispatchId: task.dispatchId,
+        bootTime: this.bootTime,
       });
       if (answer.granted) return { retryCount: answer.retryCount, requeueCount: answer.requeueCount };
       this.log(`claim of ${task.jobId}/${task.taskId} refused: ${answer.reason}`);

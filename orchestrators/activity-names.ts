@@ -5,4 +5,5 @@ export const ACTIVITIES = {
   failUpstream: 'jobFailUpstream',
   finishJob: 'jobFinish',
   disableJob: 'jobDisable',
+  watchdog: 'jobWatchdog',
 } as const;

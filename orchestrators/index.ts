@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { appContext } from '../shared/app/context.js';
 import { jobKey } from '../shared/app/documents.js';
 import { JOB_ORCHESTRATOR } from '../shared/app/job-events.js';
-import { failUpstream, finishJob, loadJobSnapshot, loadTasks, setJobState } from '../shared/app/job-runner.js';
+import { checkInflight, failUpstream, finishJob, loadJobSnapshot, loadTasks, setJobState } from '../shared/app/job-runner.js';
 import { dispatchTasks } from '../shared/app/task-lifecycle.js';
 import type { UpstreamFailure } from '../shared/batch/index.js';
 import { ACTIVITIES } from './activity-names.js';
@@ -43,4 +43,8 @@ df.app.activity(ACTIVITIES.disableJob, {
     await setJobState(await appContext(), jobId, 'disabled');
     return 'disabled';
   },
+});
+
+df.app.activity(ACTIVITIES.watchdog, {
+  handler: async ({ jobId, taskIds }: { jobId: string; taskIds: string[] }) => checkInflight(await appContext(), jobId, taskIds),
 });

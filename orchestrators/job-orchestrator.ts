@@ -16,13 +16,19 @@ import {
   type UpstreamFailure,
 } from '../shared/batch/index.js';
 import { JOB_EVENT, type JobEvent, type JobOrchestrationInput } from '../shared/app/job-events.js';
-import type { JobSnapshot, SnapshotTask } from '../shared/app/job-runner.js';
+import type { InflightCheck, JobSnapshot, SnapshotTask } from '../shared/app/job-runner.js';
 import { ACTIVITIES } from './activity-names.js';
 import { defect } from '../shared/app/defects.js';
 
 const EVENTS_PER_GENERATION = 1000;
 const DISPATCH_BATCH = 256;
-/** Activities touching the store or queues retry through transient failures (1 s, doubling, 6 tries). */
+/**
+ * While tasks are in flight, the store is asked this often whether any ended without a notice
+ * reaching us, or lost their queue message (either can die with a host; found by the simulator).
+ */
+const WATCHDOG_MS = 30_000;
+const WATCHDOG_BATCH = 500;
+/** Every activity touches the store or queues: each retries through transient failures (1 s, doubling, 6 tries). */
 const STORE_RETRY = Object.assign(new df.RetryOptions(1000, 6), { backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 30_000 });
 
 type Status = SnapshotTask['status'];
@@ -37,7 +43,7 @@ interface JobRun {
 
 export const jobOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput() as JobOrchestrationInput;
-  const snapshot = (yield context.df.callActivity(ACTIVITIES.loadSnapshot, input.jobId)) as JobSnapshot | null;
+  const snapshot = (yield context.df.callActivityWithRetry(ACTIVITIES.loadSnapshot, STORE_RETRY, input.jobId)) as JobSnapshot | null;
   if (!snapshot) return { jobId: input.jobId, outcome: 'missing' };
   if (snapshot.state === 'completed') return { jobId: input.jobId, outcome: 'completed' };
 
@@ -52,6 +58,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
   const deadline = snapshot.deadline ? context.df.createTimer(new Date(snapshot.deadline)) : undefined;
   /** Dispatches and upstream-failure writes in flight, with the tasks a dispatch carries. */
   const pending = new Map<Task, string[]>();
+  let watchdog: Task | undefined;
 
   for (;;) {
     // The library resolves a Task.any only on completions that happen after it is built, so a
@@ -62,9 +69,22 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       if (task.isFaulted) requeue(job, taskIds);
     }
     if (deadline?.isCompleted && !terminateReason) terminateReason = 'MaxWallClockTimeExpiry';
+    if (watchdog?.isCompleted) {
+      watchdog = undefined;
+      const suspects = [...job.inflight].slice(0, WATCHDOG_BATCH);
+      const check = (yield context.df.callActivityWithRetry(ACTIVITIES.watchdog, STORE_RETRY, { jobId: input.jobId, taskIds: suspects })) as InflightCheck;
+      for (const t of check.ended) {
+        if (t.status === 'ended' && job.inflight.has(t.id)) endTask(job, t.id, t.dependencyAction ?? 'block');
+      }
+    }
+    // The bug benchmark's lost-notice defects model a notice lost with no recovery: no watchdog.
+    const watchdogOff = defect('lost-wakeup') || defect('terminate-task-silent') || defect('dispatch-not-idempotent');
+    if (!watchdog && job.inflight.size > 0 && !watchdogOff) {
+      watchdog = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + WATCHDOG_MS));
+    }
 
     if (terminateReason) {
-      yield context.df.callActivity(ACTIVITIES.finishJob, { jobId: input.jobId, reason: terminateReason });
+      yield context.df.callActivityWithRetry(ACTIVITIES.finishJob, STORE_RETRY, { jobId: input.jobId, reason: terminateReason });
       return { jobId: input.jobId, outcome: 'terminated', reason: terminateReason };
     }
     if (job.upstreamFailures.length) {
@@ -85,7 +105,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       }
     }
     if (job.run.finished && pending.size === 0 && job.inflight.size === 0 && onAllTasksComplete === 'terminatejob') {
-      yield context.df.callActivity(ACTIVITIES.finishJob, { jobId: input.jobId, reason: 'AllTasksComplete' });
+      yield context.df.callActivityWithRetry(ACTIVITIES.finishJob, STORE_RETRY, { jobId: input.jobId, reason: 'AllTasksComplete' });
       return { jobId: input.jobId, outcome: 'completed' };
     }
     if (events >= EVENTS_PER_GENERATION && pending.size === 0) {
@@ -95,6 +115,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
 
     const waitOn: Task[] = [nextEvent, ...pending.keys()];
     if (deadline && !deadline.isCompleted) waitOn.push(deadline);
+    if (watchdog) waitOn.push(watchdog);
     const winner: Task = yield context.df.Task.any(waitOn);
 
     if (winner === nextEvent) {
@@ -104,20 +125,18 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       switch (event.type) {
         case 'taskEnded':
           if (job.status.has(event.taskId) && job.status.get(event.taskId) !== 'ended' && !(defect('lost-wakeup') && pending.size > 0)) {
-            job.status.set(event.taskId, 'ended');
-            job.inflight.delete(event.taskId);
-            absorb(job, onTaskEnded(job.run, event.taskId, { dependencyAction: event.dependencyAction }));
+            endTask(job, event.taskId, event.dependencyAction);
             if (event.jobAction === 'terminate') terminateReason = 'TaskFailed';
             else if (event.jobAction === 'disable' && !disabled) {
               disabled = true;
-              yield context.df.callActivity(ACTIVITIES.disableJob, input.jobId);
+              yield context.df.callActivityWithRetry(ACTIVITIES.disableJob, STORE_RETRY, input.jobId);
             }
           }
           break;
         case 'tasksAdded': {
           const fresh = event.taskIds.filter((id) => !job.run.dag.has(id));
           if (fresh.length) {
-            const added = (yield context.df.callActivity(ACTIVITIES.loadTasks, { jobId: input.jobId, taskIds: fresh })) as SnapshotTask[];
+            const added = (yield context.df.callActivityWithRetry(ACTIVITIES.loadTasks, STORE_RETRY, { jobId: input.jobId, taskIds: fresh })) as SnapshotTask[];
             for (const t of added) job.status.set(t.id, t.status);
             absorb(job, addTasksToRun(job.run, added.map((t) => ({ id: t.id, dependsOn: t.dependsOn }))));
           }
@@ -157,6 +176,12 @@ function requeue(job: JobRun, taskIds: string[]): void {
     job.status.set(id, 'waiting');
     job.ready.push(id);
   }
+}
+
+function endTask(job: JobRun, taskId: string, dependencyAction: 'satisfy' | 'block'): void {
+  job.status.set(taskId, 'ended');
+  job.inflight.delete(taskId);
+  absorb(job, onTaskEnded(job.run, taskId, { dependencyAction }));
 }
 
 function buildRun(tasks: SnapshotTask[]): JobRun {

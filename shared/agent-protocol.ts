@@ -71,6 +71,11 @@ export interface ClaimRequest {
   jobId: string;
   taskId: string;
   dispatchId: string;
+  /**
+   * When this agent process started. A node that restarted under the same id lost whatever its
+   * earlier incarnation held; a claim made after the task's start by that incarnation takes over.
+   */
+  bootTime?: string;
 }
 
 export type ClaimRefusal = 'JobNotActive' | 'TaskNotActive' | 'StaleDispatch' | 'UnknownTask' | 'NodeNotUsable';

@@ -4,6 +4,7 @@
 // export). Random ids come from the seed.
 import { resizes } from '../shared/app/autoscale-resize-tracker.js';
 import { setRandomIdSource } from '../shared/app/id-source.js';
+import { resetNodeWatch } from '../shared/app/node-service.js';
 import type { Prng } from './prng.js';
 
 export function resetProcessState(prng: Prng): void {
@@ -13,4 +14,5 @@ export function resetProcessState(prng: Prng): void {
     if (map instanceof Map) map.clear();
   }
   setRandomIdSource(() => prng.uint32().toString(16).padStart(8, '0'));
+  resetNodeWatch();
 }

@@ -37,6 +37,8 @@ export interface TaskDoc extends Omit<StoredTask, 'id'> {
   scheduling: SchedulingState;
   /** The current dispatch; claims and reports naming another one are stale. */
   dispatchId?: string;
+  /** Epoch ms when the task was last put on its pool's queue. */
+  queuedAt?: number;
   band?: PriorityBand;
   /** Set when the task ended: what its end means for dependents. */
   dependencyAction?: 'satisfy' | 'block';

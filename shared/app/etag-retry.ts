@@ -26,3 +26,4 @@ export async function updateWithRetry<T extends DocumentItem>(
     }
   }
 }
+

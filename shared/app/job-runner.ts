@@ -13,6 +13,8 @@ import type { AppContext } from './context.js';
 import { jobKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
+import { priorityBand } from '../agent-protocol.js';
+import { taskMessage } from './task-lifecycle.js';
 import { requestKillsForJob } from './kill-requests.js';
 
 export interface SnapshotTask {
@@ -157,4 +159,43 @@ export async function setJobState(ctx: AppContext, jobId: string, state: 'comple
           : item.executionInfo,
     };
   });
+}
+
+/** A queued task whose queue holds no message at all after this long has lost its message. */
+export const LOST_MESSAGE_AFTER_MS = 30_000;
+
+export interface InflightCheck {
+  /** Tasks the orchestration thinks in flight that the store shows ended (their notice was lost). */
+  ended: SnapshotTask[];
+  /** Tasks whose queue message was lost (a host died between marking them queued and sending). */
+  resent: string[];
+}
+
+/**
+ * The job orchestration's watchdog: finds ends it never heard of, and re-sends the current
+ * dispatch of tasks left queued with an empty queue. A re-sent message is harmless even if the
+ * original survives: only one claim of a dispatch can succeed.
+ */
+export async function checkInflight(ctx: AppContext, jobId: string, taskIds: string[]): Promise<InflightCheck> {
+  const key = jobKey(jobId);
+  const job = await ctx.jobs.read(key, key);
+  if (!job) return { ended: [], resent: [] };
+  const now = ctx.now();
+  const docs = (await Promise.all(taskIds.map((id) => ctx.tasks.read(taskKey(id), key)))).filter((t) => t !== undefined);
+  const ended = docs.filter((t) => t.item.state === 'completed').map((t) => snapshotOf(t.item));
+  const stale = docs.filter(
+    (t) => t.item.scheduling === 'queued' && t.item.dispatchId && now - (t.item.queuedAt ?? 0) > LOST_MESSAGE_AFTER_MS,
+  );
+  const resent: string[] = [];
+  if (stale.length && job.item.state === 'active') {
+    const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
+    if ((await queue.approximateCount()) === 0) {
+      const at = new Date(now).toISOString();
+      for (const { item } of stale) {
+        await queue.send(JSON.stringify(taskMessage(job.item, item, item.dispatchId!, at)));
+        resent.push(item.taskId);
+      }
+    }
+  }
+  return { ended, resent };
 }

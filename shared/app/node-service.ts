@@ -5,7 +5,9 @@ import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
-import { NODE_DEAD_AFTER_MS } from './task-lifecycle.js';
+import { isSilent } from './node-health.js';
+
+export { resetNodeWatch } from './node-health.js';
 
 export const HEARTBEAT_INTERVAL_MS = 500;
 
@@ -86,7 +88,7 @@ export async function markSilentNodes(ctx: AppContext, poolId: string): Promise<
   const marked: string[] = [];
   const page = await ctx.nodes.query(poolKey(poolId));
   for (const { item } of page.items) {
-    const silent = item.lastHeartbeatAt !== undefined && now - item.lastHeartbeatAt > NODE_DEAD_AFTER_MS;
+    const silent = isSilent(ctx, item.lastHeartbeatAt);
     if (!silent || item.state === 'unusable' || item.state === 'preempted' || item.state === 'leavingpool') continue;
     await updateWithRetry(ctx.nodes, item.id, item.poolId, ({ item: n }) => ({ ...n, state: 'unusable' as const, stateTransitionTime: at }));
     marked.push(item.nodeId);

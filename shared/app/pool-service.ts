@@ -14,7 +14,7 @@ import { activeJobsOfPool } from './autoscale-metrics.js';
 import { requeueTasksOfLostNode } from './autoscale-node-loss.js';
 import { resizes } from './autoscale-resize-tracker.js';
 import { initialAutoScaleState } from './autoscale-state.js';
-import { NODE_DEAD_AFTER_MS } from './task-lifecycle.js';
+import { isSilent } from './node-health.js';
 
 export function poolLimits(env: NodeJS.ProcessEnv = process.env) {
   return {
@@ -274,7 +274,7 @@ async function finishRemoval(
   const done: string[] = [];
   for (const node of leaving) {
     const doc = docs.get(nodeKey(node.nodeId));
-    const dead = !doc || (doc.lastHeartbeatAt !== undefined && now - doc.lastHeartbeatAt > NODE_DEAD_AFTER_MS);
+    const dead = !doc || isSilent(ctx, doc.lastHeartbeatAt);
     if (dead) {
       await requeueTasksOfLostNode(ctx, pool, node.nodeId);
       done.push(node.nodeId);

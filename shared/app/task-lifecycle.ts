@@ -28,13 +28,13 @@ import type { Stored } from '../ports/document-store.js';
 import type { AppContext } from './context.js';
 import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
+import { isSilent } from './node-health.js';
 import type { JobEvent } from './job-events.js';
 import { newRandomId } from './id-source.js';
 import { defect } from './defects.js';
 import { requestAutoScaleSoon } from './autoscale-service.js';
 
-/** A node whose last heartbeat is older than this is presumed dead; its claims may be taken over. */
-export const NODE_DEAD_AFTER_MS = 10_000;
+export { NODE_DEAD_AFTER_MS } from './node-health.js';
 
 const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', 'unusable']);
 
@@ -76,7 +76,7 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
         }
         const dispatchId = newDispatchId(item);
         message = taskMessage(job.item, item, dispatchId, at);
-        return { ...item, scheduling: 'queued' as const, dispatchId, band };
+        return { ...item, scheduling: 'queued' as const, dispatchId, band, queuedAt: ctx.now() };
       });
       if (!message) {
         skipped.push(taskId);
@@ -133,8 +133,11 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
     if (!task.nodeInfo) return true;
     const node = await ctx.nodes.read(nodeKey(task.nodeInfo.nodeId), poolKey(task.nodeInfo.poolId));
     if (!node) return true;
+    // The node restarted since it claimed the task: that incarnation, and the task with it, is gone.
+    const bootedAfterClaim = !!node.item.lastBootTime && !!task.executionInfo.startTime && Date.parse(node.item.lastBootTime) > Date.parse(task.executionInfo.startTime);
+    if (bootedAfterClaim) return true;
     const state = node.item.state;
-    return state === 'unusable' || state === 'offline' || state === 'preempted' || now - (node.item.lastHeartbeatAt ?? 0) > NODE_DEAD_AFTER_MS;
+    return state === 'unusable' || state === 'offline' || state === 'preempted' || isSilent(ctx, node.item.lastHeartbeatAt ?? 0);
   };
   // Whether the current holder is dead is read before the guarded write, and the write is
   // retried on conflict, so the decision always applies to the version it was made on.
@@ -145,8 +148,10 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
     if (task.dispatchId !== req.dispatchId && !defect('claim-ignores-dispatch')) return { granted: false, reason: 'StaleDispatch' };
     let requeue = false;
     if (task.scheduling === 'claimed') {
-      const sameNode = task.nodeInfo && nodeKey(task.nodeInfo.nodeId) === nodeKey(req.nodeId);
-      if (sameNode || !(await holderIsDead(task))) return { granted: false, reason: 'TaskNotActive' };
+      const sameNode = !!task.nodeInfo && nodeKey(task.nodeInfo.nodeId) === nodeKey(req.nodeId);
+      // The same node id asking again after a restart: its earlier incarnation's work is gone.
+      const rebooted = sameNode && !!req.bootTime && !!task.executionInfo.startTime && Date.parse(req.bootTime) > Date.parse(task.executionInfo.startTime);
+      if (!rebooted && (sameNode || !(await holderIsDead(task)))) return { granted: false, reason: 'TaskNotActive' };
       requeue = true; // its message came back because the node holding it died
     } else if (task.scheduling !== 'queued' || task.state !== 'active') {
       return { granted: false, reason: 'TaskNotActive' };
@@ -194,6 +199,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   let retryMessage: TaskMessage | undefined;
   let ended: TaskEnded | undefined;
   let duplicateOfEnd: TaskEnded | undefined;
+  const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
   const result = await updateWithRetry(ctx.tasks, taskKey(req.taskId), key, ({ item: task }) => {
     retryMessage = undefined;
     ended = undefined;
@@ -223,6 +229,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
         stateTransitionTime: at,
         stateVersion: task.stateVersion + 1,
         scheduling: 'queued',
+        queuedAt: ctx.now(),
         dispatchId,
         executionInfo: {
           ...task.executionInfo,
@@ -262,10 +269,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   });
   if (!result) return { accepted: false };
   if (!result.after) return { accepted: false, ended: duplicateOfEnd };
-  if (retryMessage) {
-    const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
-    await queue.send(JSON.stringify(retryMessage));
-  }
+  if (retryMessage) await queue.send(JSON.stringify(retryMessage));
   await noteRecentTask(ctx, req, result.after.item);
   return { accepted: true, ended };
 }
@@ -326,6 +330,7 @@ export function requeued(task: TaskDoc, at: string): TaskDoc {
     stateTransitionTime: at,
     stateVersion: task.stateVersion + 1,
     scheduling: 'queued',
+    queuedAt: Date.parse(at),
     executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: at },
   };
 }

@@ -190,7 +190,7 @@ export class SimAgent {
       let claim;
       try {
         claim = await this.env.hostCall(`claim ${name} [${task.dispatchId}] for ${this.nodeId}`, (ctx) =>
-          claimTask(ctx, { poolId: this.poolId, nodeId: this.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId }),
+          claimTask(ctx, { poolId: this.poolId, nodeId: this.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, bootTime: this.bootTime }),
         );
       } catch {
         // Unreachable: leave the message, it reappears when its lease ends.

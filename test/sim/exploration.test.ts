@@ -13,6 +13,11 @@ const BUDGET: Record<string, { iterations: number; seconds: number }> = {
   'cancel-race': { iterations: 120, seconds: 8 },
   'host-crashes': { iterations: 60, seconds: 8 },
   'two-jobs': { iterations: 80, seconds: 8 },
+  'node-reboot': { iterations: 40, seconds: 8 },
+  'crash-during-node-loss': { iterations: 30, seconds: 8 },
+  'crash-during-retry': { iterations: 30, seconds: 8 },
+  'control-plane-outage': { iterations: 30, seconds: 8 },
+  'throttled-activities': { iterations: 40, seconds: 8 },
 };
 
 describe(`simulator exploration (base seed ${baseSeed})`, () => {

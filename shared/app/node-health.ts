@@ -1,0 +1,21 @@
+// When the control plane considers a node gone. Silence counts only from when this process
+// started watching: after the control plane itself was down, every node looks silent until it is
+// heard from again, and healthy nodes must not be written off (found by the simulator).
+import type { AppContext } from './context.js';
+
+/** A node whose last heartbeat is older than this is presumed dead; its claims may be taken over. */
+export const NODE_DEAD_AFTER_MS = 10_000;
+
+let watchingSince: number | undefined;
+
+export function isSilent(ctx: AppContext, lastHeartbeatAt: number | undefined): boolean {
+  const now = ctx.now();
+  watchingSince ??= now;
+  if (lastHeartbeatAt === undefined) return false;
+  return now - Math.max(lastHeartbeatAt, watchingSince) > NODE_DEAD_AFTER_MS;
+}
+
+/** A restarted host starts watching afresh (the simulator's host restarts call this). */
+export function resetNodeWatch(): void {
+  watchingSince = undefined;
+}
