@@ -26,7 +26,7 @@ import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 import { resetProcessState } from './process-state.js';
 import { SimJournal } from './sim-journal.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../local-host/virtual-clock.js';
 
 const MAINTENANCE_MS = 2000;
 const HOST_GROUP = (epoch: number) => `host:${epoch}`;

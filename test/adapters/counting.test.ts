@@ -6,7 +6,7 @@ import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { RequestCounter } from '../../shared/adapters/request-counter.js';
 import { isStoreError } from '../../shared/ports/errors.js';
 import { documentStoreConformance } from '../conformance/document-store.suite.js';
-import { ManualClock } from '../conformance/manual-clock.js';
+import { VirtualClock } from '../../local-host/virtual-clock.js';
 import { workQueueConformance } from '../conformance/work-queue.suite.js';
 
 // The decorators must be invisible apart from the counting: they pass the same suites.
@@ -16,7 +16,7 @@ documentStoreConformance('counting decorator over memory', async () => ({
 }));
 
 workQueueConformance('counting decorator over memory', async () => {
-  const clock = new ManualClock();
+  const clock = new VirtualClock();
   return {
     queue: new CountingWorkQueue(new MemoryWorkQueue('tasks', clock)),
     cleanup: async () => {},
@@ -55,7 +55,7 @@ describe('request counting', () => {
 
   it('shares one counter between queues and a store, told apart by prefix', async () => {
     const counter = new RequestCounter();
-    const clock = new ManualClock();
+    const clock = new VirtualClock();
     const tasks = new CountingWorkQueue(new MemoryWorkQueue('tasks', clock), counter);
     const results = new CountingWorkQueue(new MemoryWorkQueue('results', clock), counter, 'results-queue');
     const store = new CountingDocumentStore(new MemoryDocumentStore(), counter, 'cosmos');

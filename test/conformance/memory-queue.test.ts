@@ -1,10 +1,10 @@
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { realClock } from '../../local-host/contracts.js';
-import { ManualClock } from './manual-clock.js';
+import { VirtualClock } from '../../local-host/virtual-clock.js';
 import { sleep, workQueueConformance } from './work-queue.suite.js';
 
 workQueueConformance('memory, virtual time', async () => {
-  const clock = new ManualClock();
+  const clock = new VirtualClock();
   return {
     queue: new MemoryWorkQueue('tasks', clock),
     cleanup: async () => {},

@@ -3,7 +3,7 @@
 // like a scale-set update awaited to completion; aborting it cancels the instances it asked for
 // that are not running yet. Evicted instances stop counting toward capacity, as Spot evictions do.
 import { ScaleSetError, type NodePriority, type PoolScaleSetSpec, type ProvisionedNode, type ScaleSetProvider } from '../../../shared/ports/scale-set-provider.js';
-import type { VirtualClock } from './virtual-clock.js';
+import type { VirtualClock } from '../../../local-host/virtual-clock.js';
 
 interface ModelNode extends ProvisionedNode {
   readyAt: number;

@@ -14,7 +14,7 @@ import { createPool, handleSilentNodes, reconcilePool } from '../../../shared/ap
 import { claimTask, completeTask, dispatchTasks, releaseTask } from '../../../shared/app/task-lifecycle.js';
 import type { QueueMessage } from '../../../shared/ports/work-queue.js';
 import { ModelScaleSetProvider } from './model-provider.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../../../local-host/virtual-clock.js';
 
 export const POOL = 'autopool';
 const LEASE_MS = 60_000;
@@ -144,7 +144,7 @@ const noOrchestrations: JobOrchestrations = {
 };
 
 export class World {
-  readonly clock = new VirtualClock();
+  readonly clock = new VirtualClock(Date.UTC(2030, 0, 1, 12, 0, 0));
   readonly provider: ModelScaleSetProvider;
   readonly agents = new Map<string, ModelAgent>();
   readonly ledger: Ledger = { completions: new Map(), stopped: [], refused: [] };

@@ -1,6 +1,6 @@
-// Virtual time for a simulation: it only moves when the simulator jumps it to the next thing that
-// is due, so timers, leases and wall-clock limits fire without waiting.
-import type { Clock } from '../local-host/contracts.js';
+// Virtual time: it moves only when a simulation or a test moves it, so timers, leases and
+// wall-clock limits fire without waiting, in order, reproducibly.
+import type { Clock } from './contracts.js';
 
 export const SIM_EPOCH = Date.UTC(2030, 0, 1);
 
@@ -26,6 +26,11 @@ export class VirtualClock implements Clock {
     let earliest: number | undefined;
     for (const t of this.timers) if (earliest === undefined || t.at < earliest) earliest = t.at;
     return earliest;
+  }
+
+  /** Moves forward by `ms`, firing timers that fall due on the way, in order. */
+  advance(ms: number): void {
+    this.advanceTo(this.current + ms);
   }
 
   /** Moves to `at` (never backwards), firing timers that fall due on the way, in order. */

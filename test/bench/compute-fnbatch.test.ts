@@ -1,0 +1,66 @@
+// The benchmark's fnbatch runner on the real local host with real agent processes. It is loaded
+// from dist/ (npm test builds first) because it must share the module instance of the app's
+// context with the compiled app the host loads; the source-side module would be a second copy.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchTask } from '../../bench/compute-dag.js';
+import type { FnbatchBench } from '../../bench/compute-fnbatch.js';
+import { repoRoot } from '../support/fnbatch-host.js';
+
+type Module = typeof import('../../bench/compute-fnbatch.js');
+let bench: FnbatchBench;
+const LIMITS = { timeoutMs: 120_000, stallMs: 60_000 };
+
+beforeAll(async () => {
+  const { startFnbatchBench } = (await import(pathToFileURL(path.join(repoRoot, 'dist', 'bench', 'compute-fnbatch.js')).href)) as Module;
+  bench = await startFnbatchBench();
+  await bench.createPool('bench-test', 1, 2);
+}, 120_000);
+
+afterAll(async () => {
+  await bench?.stop();
+});
+
+describe('fnbatch benchmark runner', () => {
+  it('times a job end to end and counts the app\'s and the agents\' requests', async () => {
+    const tasks: BenchTask[] = [
+      { id: 'a', durationMs: 300, deps: [] },
+      { id: 'b', durationMs: 300, deps: ['a'] },
+      { id: 'c', durationMs: 0, deps: [] },
+      { id: 'd', durationMs: 0, deps: [] },
+    ];
+    const run = await bench.runJob('bench-test', 'small', tasks, LIMITS);
+    expect(run.tasks).toBe(4);
+    expect(run.failed).toBe(0);
+    // The chain a -> b cannot finish sooner than its two sleeps.
+    expect(run.taskSpanMs).toBeGreaterThanOrEqual(600);
+    expect(run.wallMs).toBeGreaterThanOrEqual(run.taskSpanMs);
+    // The job and its four tasks were written through the counted store; each task was queued.
+    expect(run.app['store.create']).toBeGreaterThanOrEqual(5);
+    expect(run.app['queue.send']).toBeGreaterThanOrEqual(4);
+    // The agent took the messages off the queue through the proxy and reported to the API through the other.
+    expect(run.agents['queue.receive']).toBeGreaterThanOrEqual(1);
+    expect(run.agents['queue.delete']).toBeGreaterThanOrEqual(4);
+    expect(run.agents['api.agent/claim']).toBeGreaterThanOrEqual(1);
+    expect(run.agents['api.agent/complete']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts each run from zero', async () => {
+    const run = await bench.runJob('bench-test', 'tiny', [{ id: 'only', durationMs: 0, deps: [] }], LIMITS);
+    expect(run.tasks).toBe(1);
+    expect(run.app['store.create']).toBeLessThan(5);
+    expect(run.agents['queue.delete']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up on a job whose agents go quiet, naming the unfinished task', async () => {
+    const slow: BenchTask[] = [{ id: 'slow', durationMs: 8_000, deps: [] }];
+    await expect(bench.runJob('bench-test', 'quiet', slow, { timeoutMs: 120_000, stallMs: 1_500 })).rejects.toThrow(
+      /job quiet stalled: no agent claimed or completed a task for 2 s; 1 task\(s\) not completed: slow \(running on bench-test-d1/,
+    );
+  });
+
+  it('deletes a pool', async () => {
+    await bench.deletePool('bench-test');
+  });
+});

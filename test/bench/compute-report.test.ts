@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { FnbatchRun } from '../../bench/compute-fnbatch.js';
+import { breakdown, formatReport, total, type ComputeReport } from '../../bench/compute-report.js';
+
+const run = (over: Partial<FnbatchRun>): FnbatchRun => ({
+  tasks: 100,
+  failed: 0,
+  wallMs: 10_000,
+  taskSpanMs: 9_000,
+  firstStartMs: 500,
+  app: { 'store.read': 300, 'store.create': 101, 'queue.send': 100 },
+  agents: { 'queue.receive': 20, 'queue.delete': 100, 'api.agent/claim': 100 },
+  ...over,
+});
+
+const report = (over: Partial<ComputeReport> = {}): ComputeReport => ({
+  title: 'bench',
+  throughput: { tasks: 100, nodes: 1, slotsPerNode: 8, fnbatch: run({}), ninjaMs: 1_000 },
+  makespan: { tasks: 100, nodes: 2, slotsPerNode: 8, seed: 1, bound: { criticalPathMs: 2_000, totalWorkMs: 16_000, boundMs: 2_000 }, fnbatch: run({ wallMs: 2_100 }), ninjaMs: 2_050 },
+  ...over,
+});
+
+describe('compute report', () => {
+  it('prints rates, their ratio, makespans over the bound and the target verdict', () => {
+    const text = formatReport(report());
+    expect(text).toMatch(/fnbatch\s+10\.00\s+10\.0\s+submission -> job completed/);
+    expect(text).toMatch(/ninja\s+1\.00\s+100\.0/);
+    expect(text).toContain('fnbatch / ninja throughput: 0.100 (ninja is 10.0x faster)');
+    expect(text).toMatch(/fnbatch\s+2\.10\s+1\.050/);
+    expect(text).toMatch(/ninja\s+2\.05\s+1\.025/);
+    expect(text).toContain('within 10% of the lower bound: met');
+    expect(formatReport(report({ makespan: { ...report().makespan, fnbatch: run({ wallMs: 2_300 }) } }))).toContain('NOT met');
+  });
+
+  it('prints requests per task by side and operation', () => {
+    const text = formatReport(report());
+    expect(text).toMatch(/app -> store\s+4\.01\s+4\.01\s+read 3\.00, create 1\.01/);
+    expect(text).toMatch(/agents -> queues\s+1\.20\s+1\.20\s+delete 1\.00, receive 0\.20/);
+    expect(total({ 'queue.a': 1, 'queue.b': 2, 'store.a': 5 }, 'queue')).toBe(3);
+    expect(breakdown({ 'api.x': 1, 'api.y': 3 }, 'api', 2)).toBe('y 1.50, x 0.50');
+  });
+
+  it('says why a run has no figures, and when ninja is missing', () => {
+    const text = formatReport(report({ ninjaMissing: 'not installed', throughput: { ...report().throughput, fnbatch: { error: 'job stalled' }, ninjaMs: undefined } }));
+    expect(text).toContain('ninja: not installed');
+    expect(text).toMatch(/fnbatch\s+-\s+-\s+did not finish: job stalled/);
+    expect(text).not.toContain('fnbatch / ninja throughput');
+  });
+});
