@@ -13,6 +13,7 @@ import type { AppContext } from './context.js';
 import { jobKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
+import { jobMovedTo, taskEndedWithFailure } from './transitions.js';
 import { priorityBand } from '../agent-protocol.js';
 import { taskMessage } from './task-lifecycle.js';
 import { requestKillsForJob } from './kill-requests.js';
@@ -85,17 +86,7 @@ export async function failUpstream(ctx: AppContext, jobId: string, failures: Ups
     failures.map((failure) =>
       updateWithRetry(ctx.tasks, taskKey(failure.taskId), key, ({ item }) => {
         if (item.state === 'completed') return undefined;
-        return {
-          ...item,
-          previousState: item.state,
-          previousStateTransitionTime: item.stateTransitionTime,
-          state: 'completed' as const,
-          stateTransitionTime: at,
-          stateVersion: item.stateVersion + 1,
-          scheduling: 'ended' as const,
-          dependencyAction: 'block' as const,
-          executionInfo: { ...item.executionInfo, endTime: at, result: 'failure' as const, failureInfo: upstreamFailureInfo(failure) },
-        };
+        return taskEndedWithFailure(item, at, upstreamFailureInfo(failure), 'block');
       }),
     ),
   );
@@ -116,22 +107,12 @@ export async function finishJob(ctx: AppContext, jobId: string, terminateReason:
         .map(({ item }) =>
           updateWithRetry(ctx.tasks, item.id, key, ({ item: t }) => {
             if (t.state === 'completed') return undefined;
-            return {
-              ...t,
-              previousState: t.state,
-              previousStateTransitionTime: t.stateTransitionTime,
-              state: 'completed' as const,
-              stateTransitionTime: at,
-              stateVersion: t.stateVersion + 1,
-              scheduling: 'ended' as const,
-              dependencyAction: 'block' as const,
-              executionInfo: {
-                ...t.executionInfo,
-                endTime: at,
-                result: 'failure' as const,
-                failureInfo: { category: 'usererror' as const, code: 'JobTerminated', message: `The job ended (${terminateReason}) before this task completed.` },
-              },
-            };
+            return taskEndedWithFailure(
+              t,
+              at,
+              { category: 'usererror', code: 'JobTerminated', message: `The job ended (${terminateReason}) before this task completed.` },
+              'block',
+            );
           }),
         ),
     );
@@ -146,13 +127,7 @@ export async function setJobState(ctx: AppContext, jobId: string, state: 'comple
   await updateWithRetry(ctx.jobs, key, key, ({ item }) => {
     if (item.state === state || item.state === 'completed') return undefined;
     return {
-      ...item,
-      previousState: item.state,
-      previousStateTransitionTime: item.stateTransitionTime,
-      state,
-      stateTransitionTime: at,
-      lastModified: at,
-      stateVersion: item.stateVersion + 1,
+      ...jobMovedTo(item, state, at),
       executionInfo:
         state === 'completed'
           ? { ...item.executionInfo, endTime: at, terminateReason: item.executionInfo.terminateReason ?? terminateReason }

@@ -19,6 +19,7 @@ import type { Stored } from '../ports/document-store.js';
 import type { AppContext } from './context.js';
 import { jobInstanceId, jobKey, poolKey, toJobDoc, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
+import { jobMovedTo } from './transitions.js';
 import { JOB_ORCHESTRATOR, type JobOrchestrations } from './job-events.js';
 import { requestKillsForJob } from './kill-requests.js';
 import { requestAutoScaleSoon } from './autoscale-service.js';
@@ -190,13 +191,7 @@ export async function terminateJob(s: Services, jobId: string, reason = 'UserTer
       throw stateConflict('JobCompleted', `The job is already ${item.state}.`, 'The job is not active');
     }
     return {
-      ...item,
-      previousState: item.state,
-      previousStateTransitionTime: item.stateTransitionTime,
-      state: 'terminating' as const,
-      stateTransitionTime: at,
-      lastModified: at,
-      stateVersion: item.stateVersion + 1,
+      ...jobMovedTo(item, 'terminating', at),
       executionInfo: { ...item.executionInfo, terminateReason: reason },
     };
   });

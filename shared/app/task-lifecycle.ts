@@ -28,6 +28,7 @@ import type { Stored } from '../ports/document-store.js';
 import type { AppContext } from './context.js';
 import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
+import { taskMovedTo } from './transitions.js';
 import { isSilent } from './node-health.js';
 import type { JobEvent } from './job-events.js';
 import { newRandomId } from './id-source.js';
@@ -162,12 +163,7 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
       info.lastRequeueTime = at;
     }
     const next: TaskDoc = {
-      ...task,
-      previousState: task.state,
-      previousStateTransitionTime: task.stateTransitionTime,
-      state: 'running',
-      stateTransitionTime: at,
-      stateVersion: task.stateVersion + 1,
+      ...taskMovedTo(task, 'running', at),
       scheduling: 'claimed',
       nodeInfo: { poolId: req.poolId, nodeId: req.nodeId },
       executionInfo: { ...info, startTime: at, endTime: undefined, exitCode: undefined, result: undefined, failureInfo: undefined },
@@ -222,12 +218,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
     if (taskResult === 'failure' && retriesLeft && req.killedBy !== 'terminate' && job.item.state === 'active') {
       const dispatchId = newDispatchId({ ...task, executionInfo: { ...task.executionInfo, retryCount: task.executionInfo.retryCount + 1 } });
       const next: TaskDoc = {
-        ...task,
-        previousState: task.state,
-        previousStateTransitionTime: task.stateTransitionTime,
-        state: 'active',
-        stateTransitionTime: at,
-        stateVersion: task.stateVersion + 1,
+        ...taskMovedTo(task, 'active', at),
         scheduling: 'queued',
         queuedAt: ctx.now(),
         dispatchId,
@@ -248,12 +239,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
     const jobAction = taskResult === 'failure' ? effectiveJobAction(job.item.onTaskFailure, exit) : 'none';
     ended = endedEvent(task, taskResult, exit.dependencyAction, jobAction);
     const completed: TaskDoc = {
-      ...task,
-      previousState: task.state,
-      previousStateTransitionTime: task.stateTransitionTime,
-      state: 'completed',
-      stateTransitionTime: at,
-      stateVersion: task.stateVersion + 1,
+      ...taskMovedTo(task, 'completed', at),
       scheduling: 'ended',
       dependencyAction: exit.dependencyAction,
       executionInfo: {
@@ -323,12 +309,7 @@ export async function releaseTask(ctx: AppContext, req: ReleaseRequest): Promise
 
 export function requeued(task: TaskDoc, at: string): TaskDoc {
   return {
-    ...task,
-    previousState: task.state,
-    previousStateTransitionTime: task.stateTransitionTime,
-    state: 'active',
-    stateTransitionTime: at,
-    stateVersion: task.stateVersion + 1,
+    ...taskMovedTo(task, 'active', at),
     scheduling: 'queued',
     queuedAt: Date.parse(at),
     executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: at },

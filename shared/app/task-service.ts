@@ -22,6 +22,7 @@ import type { Stored } from '../ports/document-store.js';
 import { jobKey, poolKey, taskKey, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
 import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
+import { taskEndedWithFailure, taskMovedTo } from './transitions.js';
 import { checkSlots, getJob, writeTasks, type Services } from './job-service.js';
 import { requestKill } from './kill-requests.js';
 import { taskResource } from './representation.js';
@@ -153,22 +154,12 @@ export async function terminateTask(s: Services, jobId: string, taskId: string):
     const exit = resolveExitOptions(item.exitConditions, { kind: 'preProcessingError' });
     ended = { dependencyAction: exit.dependencyAction };
     killed = item;
-    return {
-      ...item,
-      previousState: item.state,
-      previousStateTransitionTime: item.stateTransitionTime,
-      state: 'completed' as const,
-      stateTransitionTime: at,
-      stateVersion: item.stateVersion + 1,
-      scheduling: 'ended' as const,
-      dependencyAction: exit.dependencyAction,
-      executionInfo: {
-        ...item.executionInfo,
-        endTime: at,
-        result: 'failure' as const,
-        failureInfo: { category: 'usererror' as const, code: 'TaskEnded', message: 'The task was terminated by a request to terminate it.' },
-      },
-    };
+    return taskEndedWithFailure(
+      item,
+      at,
+      { category: 'usererror', code: 'TaskEnded', message: 'The task was terminated by a request to terminate it.' },
+      exit.dependencyAction,
+    );
   });
   if (!result) throw taskNotFound(taskId);
   if (killed) await requestKill(s.ctx, killed);
@@ -204,12 +195,7 @@ export async function reactivateTask(s: Services, jobId: string, taskId: string)
 function reactivated(item: TaskDoc, at: string): TaskDoc {
   const { result: _r, failureInfo: _f, exitCode: _e, endTime: _t, ...info } = item.executionInfo;
   return {
-    ...item,
-    previousState: item.state,
-    previousStateTransitionTime: item.stateTransitionTime,
-    state: 'active',
-    stateTransitionTime: at,
-    stateVersion: item.stateVersion + 1,
+    ...taskMovedTo(item, 'active', at),
     scheduling: 'waiting',
     dispatchId: undefined,
     dependencyAction: undefined,
