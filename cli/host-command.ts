@@ -15,9 +15,13 @@ export function packageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
+const HOST_OPTIONS = new Set(['app', 'port', 'data', 'in-memory']);
+
 export async function hostCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, new Set(['in-memory']));
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${HOST_USAGE}`);
+  const unknown = [...args.options.keys()].filter((name) => !HOST_OPTIONS.has(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}\n${HOST_USAGE}`);
   const inMemory = args.options.get('in-memory') === true;
   const dataDir = stringOption(args, 'data');
   if (inMemory && dataDir) throw new UsageError('--data and --in-memory cannot be used together');

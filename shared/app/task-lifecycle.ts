@@ -152,7 +152,12 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
       const sameNode = !!task.nodeInfo && nodeKey(task.nodeInfo.nodeId) === nodeKey(req.nodeId);
       // The same node id asking again after a restart: its earlier incarnation's work is gone.
       const rebooted = sameNode && !!req.bootTime && !!task.executionInfo.startTime && Date.parse(req.bootTime) > Date.parse(task.executionInfo.startTime);
-      if (!rebooted && (sameNode || !(await holderIsDead(task)))) return { granted: false, reason: 'TaskNotActive' };
+      // The same agent asking again for the same dispatch: its first answer was lost (it timed out
+      // waiting), so it is not running the task. Grant again; nothing changes.
+      if (sameNode && !rebooted) {
+        return { granted: true, retryCount: task.executionInfo.retryCount, requeueCount: task.executionInfo.requeueCount };
+      }
+      if (!rebooted && !(await holderIsDead(task))) return { granted: false, reason: 'TaskNotActive' };
       requeue = true; // its message came back because the node holding it died
     } else if (task.scheduling !== 'queued' || task.state !== 'active') {
       return { granted: false, reason: 'TaskNotActive' };

@@ -68,6 +68,12 @@ describe('a broken app fails at start-up with a message naming the function', ()
     expect(output).toMatch(/No package\.json/);
   });
 
+  it('rejects an unknown option instead of starting with defaults', async () => {
+    const { code, output } = await runHostToFailure(['--bogus', 'x', '--in-memory']);
+    expect(code).toBe(2);
+    expect(output).toMatch(/unknown option --bogus/);
+  });
+
   it('rejects contradictory options', async () => {
     const { code, output } = await runHostToFailure(['--data', '/tmp/x', '--in-memory']);
     expect(code).toBe(2);
