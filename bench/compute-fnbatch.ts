@@ -1,0 +1,265 @@
+// fnbatch's side of the compute benchmark: the app on an in-process local host, its context
+// adapters wrapped in request counters, and its local agents sent through counting proxies, so a
+// run can report what each task cost the control plane as well as how long it took.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHost, type RunningHost } from '../local-host/host.js';
+import { CountingDocumentStore } from '../shared/adapters/counting-document-store.js';
+import { CountingWorkQueue } from '../shared/adapters/counting-work-queue.js';
+import { MemoryDocumentStore } from '../shared/adapters/memory-document-store.js';
+import { RequestCounter } from '../shared/adapters/request-counter.js';
+import { StorageQueueWorkQueue } from '../shared/adapters/storage-queue-work-queue.js';
+import { partsFromSettings, setAppContext, type AppContextParts } from '../shared/app/context.js';
+import { jobInstanceId } from '../shared/app/documents.js';
+import { createScaleSetProvider } from '../shared/app/scale-set-factory.js';
+import { commandLineOf, type BenchTask } from './compute-dag.js';
+import { classifyApiRequest, classifyBlobRequest, classifyQueueRequest, startCountingProxy, type CountingProxy } from './compute-proxy.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+
+export interface FnbatchRun {
+  tasks: number;
+  failed: number;
+  /** POST /jobs sent -> the job's orchestration finished (the job is completed). */
+  wallMs: number;
+  /** Earliest task start -> latest task end, from the tasks' executionInfo. */
+  taskSpanMs: number;
+  /** POST /jobs sent -> earliest task start. */
+  firstStartMs: number;
+  /** Requests the app made through its adapters during the run ("store.*", "queue.*"). */
+  app: Record<string, number>;
+  /** Requests the agents made during the run ("queue.*", "blob.*", "api.*"). */
+  agents: Record<string, number>;
+}
+
+export interface FnbatchBench {
+  createPool(poolId: string, nodes: number, slotsPerNode: number): Promise<void>;
+  deletePool(poolId: string): Promise<void>;
+  /**
+   * Submits the tasks as one job and waits for it to complete. Fails, naming the unfinished tasks,
+   * when no agent claims or completes anything for `stallMs`, or after `timeoutMs` in all.
+   */
+  runJob(poolId: string, jobId: string, tasks: BenchTask[], limits: { timeoutMs: number; stallMs: number }): Promise<FnbatchRun>;
+  stop(): Promise<void>;
+}
+
+type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; json: any; text: string }>;
+
+export async function startFnbatchBench(): Promise<FnbatchBench> {
+  const appCounter = new RequestCounter();
+  const agentCounter = new RequestCounter();
+  // The context must be in place before the app's first request (the maintenance timer runs at
+  // start-up), but its parts need the settings the host sets while starting: hand it a promise
+  // and settle it once the host is up.
+  let provideParts!: (parts: Promise<AppContextParts>) => void;
+  setAppContext(new Promise<AppContextParts>((resolve) => (provideParts = resolve)));
+
+  const proxies: CountingProxy[] = [];
+  let host: RunningHost | undefined;
+  try {
+    host = await startHost({ appDir: repoRoot, port: 0, inMemory: true, log: quiet, functionLogs: false });
+    const storage = process.env.AzureWebJobsStorage;
+    if (!storage) throw new Error('the local host did not set AzureWebJobsStorage');
+    const settings = parseConnectionString(storage);
+    const queueProxy = await startCountingProxy(required(settings, 'QueueEndpoint'), classifyQueueRequest, agentCounter);
+    const blobProxy = await startCountingProxy(required(settings, 'BlobEndpoint'), classifyBlobRequest, agentCounter);
+    const apiProxy = await startCountingProxy(host.baseUrl, classifyApiRequest, agentCounter);
+    proxies.push(queueProxy, blobProxy, apiProxy);
+    const agentEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      AzureWebJobsStorage: formatConnectionString({ ...settings, QueueEndpoint: queueProxy.url, BlobEndpoint: blobProxy.url }),
+      FUNCTIONS_LOCAL_BASE_URL: apiProxy.url,
+    };
+    provideParts(countingParts(appCounter, agentEnv));
+  } catch (err) {
+    // Settle the context with something harmless: the host's shutdown waits for it.
+    provideParts(Promise.resolve({ store: new MemoryDocumentStore() }));
+    await host?.stop();
+    for (const proxy of proxies) await proxy.close();
+    throw err;
+  }
+  const running = host;
+
+  const call: Call = async (method, route, body) => {
+    const res = await fetch(`${running.baseUrl}/api/${route}`, {
+      method,
+      headers: { 'x-functions-key': running.keys.functionKey, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? safeJson(text) : undefined, text };
+  };
+
+  return {
+    async createPool(poolId, nodes, slotsPerNode) {
+      const created = await call('POST', 'pools', { id: poolId, vmSize: 'local', targetDedicatedNodes: nodes, taskSlotsPerNode: slotsPerNode });
+      if (created.status !== 201) throw new Error(`creating pool ${poolId}: ${created.status} ${created.text}`);
+      await waitUntil(async () => {
+        const listed = await call('GET', `pools/${poolId}/nodes`);
+        const states = ((listed.json?.value ?? []) as { state: string }[]).map((n) => n.state);
+        return states.filter((s) => s === 'idle').length === nodes;
+      }, `pool ${poolId}'s ${nodes} nodes to be idle`, 120_000);
+    },
+
+    async deletePool(poolId) {
+      const deleted = await call('DELETE', `pools/${poolId}`);
+      if (deleted.status !== 202) throw new Error(`deleting pool ${poolId}: ${deleted.status} ${deleted.text}`);
+      await waitUntil(async () => (await call('GET', `pools/${poolId}`)).status === 404, `pool ${poolId} to be deleted`, 120_000);
+    },
+
+    async runJob(poolId, jobId, tasks, { timeoutMs, stallMs }) {
+      const body = {
+        id: jobId,
+        poolInfo: { poolId },
+        usesTaskDependencies: true,
+        onAllTasksComplete: 'terminatejob',
+        tasks: tasks.map((t) => ({ id: t.id, commandLine: commandLineOf(t), ...(t.deps.length ? { dependsOn: { taskIds: t.deps } } : {}) })),
+      };
+      appCounter.reset();
+      agentCounter.reset();
+      const submittedAt = Date.now();
+      const started = performance.now();
+      // Waiting on the job's orchestration rather than polling GET /jobs keeps the benchmark's
+      // own reads out of the request counts; the orchestration ends right after it marks the job completed.
+      const finished = running.backend.waitFor(jobInstanceId(jobId), undefined, timeoutMs);
+      finished.catch(() => undefined); // a failed submission or a stall is reported instead
+      const submitted = await call('POST', 'jobs', body);
+      if (submitted.status !== 201) throw new Error(`submitting job ${jobId}: ${submitted.status} ${submitted.text}`);
+      const watchdog = watchForStall(() => agentCounter.get('api.agent/claim') + agentCounter.get('api.agent/complete'), stallMs);
+      let outcome;
+      try {
+        outcome = await Promise.race([finished, watchdog.stalled]);
+      } finally {
+        watchdog.stop();
+      }
+      if (outcome === 'stalled') throw new Error(`job ${jobId} stalled: ${await describeUnfinished(call, jobId, stallMs)}`);
+      const wallMs = performance.now() - started;
+      const app = appCounter.snapshot();
+      const agents = agentCounter.snapshot();
+      if (outcome.runtimeStatus !== 'Completed') throw new Error(`job ${jobId}'s orchestration ended ${outcome.runtimeStatus}`);
+      const job = await call('GET', `jobs/${jobId}`);
+      if (job.json?.state !== 'completed') throw new Error(`job ${jobId} is ${job.json?.state} after its orchestration ended`);
+
+      const listed = await allTasks(call, jobId);
+      const starts = listed.map((t) => Date.parse(t.executionInfo?.startTime ?? '')).filter(Number.isFinite);
+      const ends = listed.map((t) => Date.parse(t.executionInfo?.endTime ?? '')).filter(Number.isFinite);
+      return {
+        tasks: listed.length,
+        failed: listed.filter((t) => t.executionInfo?.result !== 'success').length,
+        wallMs,
+        taskSpanMs: Math.max(...ends) - Math.min(...starts),
+        firstStartMs: Math.min(...starts) - submittedAt,
+        app,
+        agents,
+      };
+    },
+
+    async stop() {
+      await running.stop();
+      for (const proxy of proxies) await proxy.close();
+    },
+  };
+}
+
+/** The app's own parts from its settings, with the store and queues counted and the agents proxied. */
+async function countingParts(counter: RequestCounter, agentEnv: NodeJS.ProcessEnv): Promise<AppContextParts> {
+  const parts = await partsFromSettings(process.env);
+  const queueService = parts.queueService;
+  if (!queueService) throw new Error('no queue service in the app settings');
+  return {
+    ...parts,
+    store: new CountingDocumentStore(parts.store, counter, 'store'),
+    queueFactory: async (name) => {
+      counter.increment('queue.open'); // createIfNotExists, once per queue and process
+      return new CountingWorkQueue(await StorageQueueWorkQueue.fromService(queueService, name), counter, 'queue');
+    },
+    scaleSets: () => createScaleSetProvider(agentEnv),
+  };
+}
+
+type ListedTask = {
+  id: string;
+  state: string;
+  nodeInfo?: { nodeId?: string };
+  executionInfo?: { startTime?: string; endTime?: string; result?: string };
+};
+
+/** Resolves 'stalled' once `progress()` has not changed for `stallMs`; checks the counter only, no requests. */
+function watchForStall(progress: () => number, stallMs: number): { stalled: Promise<'stalled'>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<'stalled'>((resolve) => {
+    let last = progress();
+    let lastChange = Date.now();
+    timer = setInterval(() => {
+      const now = progress();
+      if (now !== last) {
+        last = now;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange >= stallMs) {
+        resolve('stalled');
+      }
+    }, Math.min(1_000, stallMs));
+  });
+  return { stalled, stop: () => clearInterval(timer) };
+}
+
+async function describeUnfinished(call: Call, jobId: string, stallMs: number): Promise<string> {
+  const unfinished = (await allTasks(call, jobId)).filter((t) => t.state !== 'completed');
+  const shown = unfinished
+    .slice(0, 10)
+    .map((t) => `${t.id} (${t.state}${t.nodeInfo?.nodeId ? ` on ${t.nodeInfo.nodeId}` : ''}${t.executionInfo?.startTime ? ` since ${t.executionInfo.startTime}` : ''})`);
+  const more = unfinished.length > shown.length ? `, and ${unfinished.length - shown.length} more` : '';
+  return `no agent claimed or completed a task for ${Math.round(stallMs / 1000)} s; ${unfinished.length} task(s) not completed: ${shown.join(', ')}${more}`;
+}
+
+async function allTasks(call: Call, jobId: string): Promise<ListedTask[]> {
+  const tasks: ListedTask[] = [];
+  let route = `jobs/${jobId}/tasks`;
+  for (;;) {
+    const page = await call('GET', route);
+    if (page.status !== 200) throw new Error(`listing ${jobId}'s tasks: ${page.status} ${page.text}`);
+    tasks.push(...(page.json.value as ListedTask[]));
+    const next = page.json['odata.nextLink'] as string | undefined;
+    if (!next) return tasks;
+    route = next.slice(next.indexOf('/api/') + '/api/'.length);
+  }
+}
+
+/** "Key=Value;..." into its parts; values may themselves contain '=' (account keys do). */
+export function parseConnectionString(text: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const part of text.split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) settings[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return settings;
+}
+
+export function formatConnectionString(settings: Record<string, string>): string {
+  return `${Object.entries(settings)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(';')};`;
+}
+
+function required(settings: Record<string, string>, key: string): string {
+  const value = settings[key];
+  if (!value) throw new Error(`the storage connection string has no ${key}`);
+  return value;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,138 @@
+// The compute benchmark's printed table, from the measured figures (pure formatting).
+import type { MakespanBound } from './compute-dag.js';
+import type { FnbatchRun } from './compute-fnbatch.js';
+
+/** A run's figures, or why there are none. */
+export type RunOutcome = FnbatchRun | { error: string };
+
+export interface ThroughputResult {
+  tasks: number;
+  nodes: number;
+  slotsPerNode: number;
+  fnbatch: RunOutcome;
+  ninjaMs?: number;
+}
+
+export interface MakespanResult {
+  tasks: number;
+  nodes: number;
+  slotsPerNode: number;
+  seed: number;
+  bound: MakespanBound;
+  fnbatch: RunOutcome;
+  ninjaMs?: number;
+}
+
+export interface ComputeReport {
+  title: string;
+  /** Why the ninja figures are missing, when they are. */
+  ninjaMissing?: string;
+  throughput: ThroughputResult;
+  makespan: MakespanResult;
+}
+
+export const MAKESPAN_TARGET = 1.1;
+
+export function formatReport(report: ComputeReport): string {
+  const { throughput: t, makespan: m } = report;
+  const lines: string[] = [report.title, ''];
+  if (report.ninjaMissing) lines.push(`ninja: ${report.ninjaMissing}`, '');
+
+  const tSlots = t.nodes * t.slotsPerNode;
+  lines.push(`1. Throughput: ${t.tasks} independent /bin/true tasks on ${t.nodes} node x ${t.slotsPerNode} slots (ninja -j${tSlots})`);
+  lines.push(row('', 'wall (s)', 'tasks/s', ''));
+  const tRun = completed(t.fnbatch);
+  const fnRate = tRun ? t.tasks / (tRun.wallMs / 1000) : undefined;
+  if (tRun) {
+    lines.push(row('fnbatch', sec(tRun.wallMs), fnRate!.toFixed(1), `submission -> job completed${failures(tRun)}`));
+    lines.push(row('', '', '', `first task started ${sec(tRun.firstStartMs)} s after submission; tasks ran over ${sec(tRun.taskSpanMs)} s`));
+  } else {
+    lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(t.fnbatch)}`));
+  }
+  if (t.ninjaMs !== undefined) {
+    const ninjaRate = t.tasks / (t.ninjaMs / 1000);
+    lines.push(row('ninja', sec(t.ninjaMs), ninjaRate.toFixed(1), 'ninja start -> exit'));
+    if (fnRate !== undefined) lines.push(`   fnbatch / ninja throughput: ${(fnRate / ninjaRate).toFixed(3)} (ninja is ${(ninjaRate / fnRate).toFixed(1)}x faster)`);
+  }
+  lines.push('');
+
+  const mSlots = m.nodes * m.slotsPerNode;
+  const b = m.bound;
+  lines.push(`2. Makespan: ${m.tasks}-task random DAG (seed ${m.seed}), sleeps of 50-200 ms, ${m.nodes} nodes x ${m.slotsPerNode} slots (ninja -j${mSlots})`);
+  lines.push(
+    `   lower bound = max(critical path ${sec(b.criticalPathMs)} s, total work ${sec(b.totalWorkMs)} s / ${mSlots} = ${sec(b.totalWorkMs / mSlots)} s) = ${sec(b.boundMs)} s`,
+  );
+  lines.push(row('', 'makespan (s)', '/ bound', ''));
+  const mRun = completed(m.fnbatch);
+  if (mRun) {
+    lines.push(row('fnbatch', sec(mRun.wallMs), ratio(mRun.wallMs, b), `submission -> job completed${failures(mRun)}`));
+    lines.push(row('fnbatch tasks', sec(mRun.taskSpanMs), ratio(mRun.taskSpanMs, b), 'first task start -> last task end'));
+  } else {
+    lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(m.fnbatch)}`));
+  }
+  if (m.ninjaMs !== undefined) lines.push(row('ninja', sec(m.ninjaMs), ratio(m.ninjaMs, b), 'ninja start -> exit'));
+  if (mRun) {
+    const met = mRun.wallMs / b.boundMs <= MAKESPAN_TARGET;
+    lines.push(`   target: fnbatch within ${Math.round((MAKESPAN_TARGET - 1) * 100)}% of the lower bound: ${met ? 'met' : 'NOT met'}`);
+  }
+  lines.push('');
+
+  lines.push(`3. Control-plane requests per task (throughput run, ${t.tasks} tasks; makespan run alongside)`);
+  lines.push(row('', 'throughput', 'makespan', 'throughput run by operation'));
+  const sources: [string, 'app' | 'agents', string][] = [
+    ['app -> store', 'app', 'store'],
+    ['app -> queues', 'app', 'queue'],
+    ['agents -> queues', 'agents', 'queue'],
+    ['agents -> blobs', 'agents', 'blob'],
+    ['agents -> API', 'agents', 'api'],
+  ];
+  for (const [label, side, prefix] of sources) {
+    const perRun = (run: FnbatchRun | undefined) => (run ? perTask(total(run[side], prefix), run.tasks) : '-');
+    lines.push(row(label, perRun(tRun), perRun(mRun), tRun ? breakdown(tRun[side], prefix, tRun.tasks) : ''));
+  }
+  lines.push('   (app: counted at the app\'s DocumentStore/WorkQueue adapters; agents: counted by proxies in front of Azurite and the API.');
+  lines.push('    Durable Functions\' own storage traffic is not included: the local host keeps orchestration state in memory.)');
+  return `${lines.join('\n')}\n`;
+}
+
+function completed(outcome: RunOutcome): FnbatchRun | undefined {
+  return 'error' in outcome ? undefined : outcome;
+}
+
+function errorOf(outcome: RunOutcome): string {
+  return 'error' in outcome ? outcome.error : '';
+}
+
+function row(label: string, a: string, b: string, note: string): string {
+  return `   ${label.padEnd(16)} ${a.padStart(12)} ${b.padStart(10)}   ${note}`.trimEnd();
+}
+
+function sec(ms: number): string {
+  return (ms / 1000).toFixed(2);
+}
+
+function ratio(ms: number, bound: MakespanBound): string {
+  return (ms / bound.boundMs).toFixed(3);
+}
+
+function failures(run: FnbatchRun): string {
+  return run.failed ? ` (${run.failed} of ${run.tasks} tasks did not succeed)` : '';
+}
+
+/** The sum of every operation named `${prefix}.*`. */
+export function total(counts: Record<string, number>, prefix: string): number {
+  return Object.entries(counts).reduce((sum, [op, n]) => (op.startsWith(`${prefix}.`) ? sum + n : sum), 0);
+}
+
+function perTask(count: number, tasks: number): string {
+  return tasks ? (count / tasks).toFixed(2) : '-';
+}
+
+/** "read 1.00, replace 2.01" for the operations under `prefix`, largest first. */
+export function breakdown(counts: Record<string, number>, prefix: string, tasks: number): string {
+  return Object.entries(counts)
+    .filter(([op]) => op.startsWith(`${prefix}.`))
+    .sort(([, a], [, b]) => b - a)
+    .map(([op, n]) => `${op.slice(prefix.length + 1)} ${perTask(n, tasks)}`)
+    .join(', ');
+}
