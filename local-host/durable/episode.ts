@@ -169,7 +169,8 @@ function runPlan(instance: InstanceState, messages: InboxMessage[], consumed: nu
     const flat = state ? flattenActions(state) : [];
     const signatures = flat.map(actionSignature);
     const known = instance.actions;
-    const mismatch = findMismatch(known, signatures, outcome.kind === 'state');
+    // A replay that threw may have stopped anywhere: its own error says more than a comparison.
+    const mismatch = outcome.kind === 'state' ? findMismatch(known, signatures, true) : undefined;
     if (mismatch) {
       return failCommit(instance, consumed, newEvents, env, {
         ErrorType: 'NonDeterministicOrchestrationError',
