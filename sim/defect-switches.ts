@@ -16,7 +16,7 @@ export interface DefectInfo {
 
 export const DEFECTS: DefectInfo[] = [
   { name: 'missing-etag-check', scenario: 'cancel-race', description: 'etag-retry: read-modify-write without If-Match (last writer wins)' },
-  { name: 'completion-counted-twice', scenario: 'dag-faults', ciSeed: 2331903202, description: 'completeTask: a repeated report of an ended task completes it again' },
+  { name: 'completion-counted-twice', scenario: 'dag-faults', description: 'completeTask: a repeated report of an ended task completes it again' },
   { name: 'claim-ignores-dispatch', scenario: 'two-jobs', description: 'claimTask: a stale (duplicate or late) message of an earlier dispatch is granted' },
   { name: 'retry-signals-ended', scenario: 'dag-faults', description: 'completeTask: a failed attempt that is retried also tells the orchestration the task ended (dependency check races the retry)' },
   { name: 'finish-skips-queued', scenario: 'cancel-race', description: 'finishJob: tasks being dispatched (queued) when the job is terminated are left active' },

@@ -28,6 +28,8 @@ export interface ScenarioFaults {
   cancel?: { kinds: ('job' | 'task')[]; withinSteps: number };
   /** Chance per step that time moves on while work is still in flight (slow calls, GC pauses). */
   timePasses: number;
+  /** Chance that an agent's completion report takes effect but its answer is lost, so it reports again. */
+  lostResponse?: number;
 }
 
 export interface PoolSetup {

@@ -76,6 +76,7 @@ const FAULTY: ScenarioFaults = {
   queue: { duplicate: 0.05, delay: 0.05, maxDelayMs: 3000 },
   scaleSet: { callFailure: 0.05, bootMs: [1000, 5000] },
   timePasses: 0.03,
+  lostResponse: 0.05,
 };
 
 const BASE = {

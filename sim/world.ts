@@ -264,6 +264,7 @@ export class World {
           });
       },
       profile: (task: TaskMessage) => this.scenario.profile(this.prng, task),
+      responseLost: () => this.prng.chance(this.scenario.faults.lostResponse ?? 0),
       note: (line) => this.trace.add(line),
       heartbeatMs: this.scenario.heartbeatMs,
       leaseMs: this.scenario.leaseMs,

@@ -142,7 +142,8 @@ export interface NodeDoc {
   lastHeartbeatAt?: number;
   taskSlots: number;
   runningTasks: NodeTaskRef[];
-  recentTasks: (NodeTaskRef & { endTime?: string; result?: string })[];
+  /** The last tasks that ended on the node, newest first (from its heartbeats). */
+  recentTasks: (NodeTaskRef & { endTime?: string })[];
   /** Tasks the control plane wants killed; handed to the agent in its next heartbeat answer. */
   killRequests: NodeTaskRef[];
   drain: boolean;

@@ -22,6 +22,9 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
   let answer: HeartbeatResponse = { kill: [], drain: false, shutdown: false, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
   const apply = (node: NodeDoc): NodeDoc => {
     const kill = node.killRequests.filter((k) => running.has(k.dispatchId));
+    // Tasks that left the running list since the last heartbeat have just ended on this node;
+    // keeping the list here spares every task completion a write to the node's document.
+    const ended = node.runningTasks.filter((t) => !running.has(t.dispatchId)).map((t) => ({ ...t, endTime: at }));
     answer = { kill, drain: node.drain, shutdown: node.shutdown, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
     const state = nextState(node.state, req.state);
     return {
@@ -34,6 +37,7 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
       lastHeartbeatAt: now,
       runningTasks: req.runningTasks.map((t) => ({ jobId: t.jobId, taskId: t.taskId, dispatchId: t.dispatchId, slots: t.slots })),
       killRequests: kill,
+      recentTasks: [...ended.reverse(), ...node.recentTasks].slice(0, 10),
       metrics: { cpuPercent: req.metrics.cpuPercent, memoryBytes: req.metrics.memoryBytes },
     };
   };

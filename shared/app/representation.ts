@@ -90,7 +90,7 @@ export function nodeResource(baseUrl: string, poolId: string, stored: Stored<Nod
     taskSlots: n.taskSlots,
     runningTasksCount: n.runningTasks.length,
     runningTaskSlotsCount: n.runningTasks.reduce((sum, t) => sum + (t.slots ?? 1), 0),
-    recentTasks: n.recentTasks.map((t) => ({ jobId: t.jobId, taskId: t.taskId, result: t.result, endTime: t.endTime })),
+    recentTasks: n.recentTasks.map((t) => ({ jobId: t.jobId, taskId: t.taskId, endTime: t.endTime })),
   });
 }
 

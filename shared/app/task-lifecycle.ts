@@ -261,7 +261,6 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   if (!result) return { accepted: false };
   if (!result.after) return { accepted: false, ended: duplicateOfEnd };
   if (retryMessage) await queue.send(JSON.stringify(retryMessage));
-  await noteRecentTask(ctx, req, result.after.item);
   return { accepted: true, ended };
 }
 
@@ -287,16 +286,6 @@ function failureOf(req: CompleteRequest, result: TaskResult): TaskFailureInfo | 
   return undefined;
 }
 
-async function noteRecentTask(ctx: AppContext, req: CompleteRequest, task: TaskDoc): Promise<void> {
-  await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => ({
-    ...item,
-    recentTasks: [
-      { jobId: req.jobId, taskId: req.taskId, dispatchId: req.dispatchId, endTime: req.endTime, result: task.executionInfo.result },
-      ...item.recentTasks,
-    ].slice(0, 10),
-    killRequests: item.killRequests.filter((k) => k.dispatchId !== req.dispatchId),
-  })).catch(() => undefined);
-}
 
 // ---- release ----------------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ export interface AgentEnv {
   /** Runs an agent-side action on a thread of this node (dies with the node). */
   spawn(nodeId: string, name: string, body: () => Promise<void>): void;
   profile(task: TaskMessage): TaskRunProfile;
+  /** Whether the answer to a call that took effect is lost on its way back (drawn from the seed). */
+  responseLost(): boolean;
   note(line: string): void;
   heartbeatMs: number;
   leaseMs: number;
@@ -266,6 +268,10 @@ export class SimAgent {
         if (outcome.ended) await services.orchestrations.raise(jobInstanceId(request.jobId), outcome.ended.event);
         return outcome;
       });
+      if (this.env.responseLost()) {
+        this.env.note(`${this.nodeId}: the answer to its report of ${name} is lost; it will report again`);
+        throw new Error('response lost');
+      }
     } catch {
       if (!this.alive) return;
       held.reporting = false;

@@ -1,0 +1,54 @@
+// What a node's heartbeats record: its running tasks, the ones that ended since the last beat, and
+// which of its tasks the control plane wants killed.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
+import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
+import { heartbeat } from '../../shared/app/node-service.js';
+import type { HeartbeatRequest } from '../../shared/agent-protocol.js';
+import { VirtualClock } from '../../local-host/virtual-clock.js';
+
+let ctx: AppContext;
+const clock = new VirtualClock();
+const beat = (running: string[]): HeartbeatRequest => ({
+  poolId: 'p',
+  nodeId: 'n1',
+  isDedicated: true,
+  state: running.length ? 'running' : 'idle',
+  bootTime: new Date(clock.now()).toISOString(),
+  taskSlots: 4,
+  runningTasks: running.map((id) => ({ jobId: 'j', taskId: id, dispatchId: `d-${id}`, slots: 1 })),
+  metrics: { cpuPercent: 1, memoryBytes: 1 },
+});
+
+beforeEach(async () => {
+  setAppContext({ store: new MemoryDocumentStore(), now: () => clock.now() });
+  ctx = await appContext();
+  await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active' } as never);
+});
+
+describe('heartbeats', () => {
+  it('record the tasks that ended since the previous beat, newest first', async () => {
+    await heartbeat(ctx, beat(['a', 'b']));
+    clock.advance(500);
+    await heartbeat(ctx, beat(['b']));
+    clock.advance(500);
+    await heartbeat(ctx, beat([]));
+    const node = (await ctx.nodes.read('n1', 'p'))!.item;
+    expect(node.runningTasks).toEqual([]);
+    expect(node.recentTasks.map((t) => t.taskId)).toEqual(['b', 'a']);
+    expect(node.state).toBe('idle');
+  });
+
+  it('hand out kill requests only for tasks the node still runs, and forget the rest', async () => {
+    await heartbeat(ctx, beat(['a', 'b']));
+    const node = (await ctx.nodes.read('n1', 'p'))!;
+    await ctx.nodes.replace(
+      { ...node.item, killRequests: [{ jobId: 'j', taskId: 'a', dispatchId: 'd-a' }, { jobId: 'j', taskId: 'gone', dispatchId: 'd-gone' }] },
+      { ifMatch: node.etag },
+    );
+    const answer = await heartbeat(ctx, beat(['a', 'b']));
+    expect(answer.kill).toEqual([{ jobId: 'j', taskId: 'a', dispatchId: 'd-a' }]);
+    await heartbeat(ctx, beat(['b']));
+    expect((await ctx.nodes.read('n1', 'p'))!.item.killRequests).toEqual([]);
+  });
+});
