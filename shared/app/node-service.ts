@@ -5,7 +5,7 @@ import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
-import { isSilent } from './node-health.js';
+import { isSilent, NODE_OFFLINE_AFTER_MS, startWatching } from './node-health.js';
 
 export { resetNodeWatch } from './node-health.js';
 
@@ -85,17 +85,24 @@ export async function reportStartTask(ctx: AppContext, report: StartTaskReport):
   }));
 }
 
-/** Nodes whose heartbeats stopped become unusable; their tasks come back through the queue. */
+/**
+ * Nodes whose heartbeats stopped show as offline after a few missed beats, then become unusable
+ * at the deadline, and their tasks come back through the queue. Returns the newly unusable ones.
+ */
 export async function markSilentNodes(ctx: AppContext, poolId: string): Promise<string[]> {
   const now = ctx.now();
   const at = new Date(now).toISOString();
   const marked: string[] = [];
+  startWatching(ctx);
   const page = await ctx.nodes.query(poolKey(poolId));
   for (const { item } of page.items) {
-    const silent = isSilent(ctx, item.lastHeartbeatAt);
-    if (!silent || item.state === 'unusable' || item.state === 'preempted' || item.state === 'leavingpool') continue;
-    await updateWithRetry(ctx.nodes, item.id, item.poolId, ({ item: n }) => ({ ...n, state: 'unusable' as const, stateTransitionTime: at }));
-    marked.push(item.nodeId);
+    if (item.state === 'unusable' || item.state === 'preempted' || item.state === 'leavingpool') continue;
+    if (isSilent(ctx, item.lastHeartbeatAt)) {
+      await updateWithRetry(ctx.nodes, item.id, item.poolId, ({ item: n }) => ({ ...n, state: 'unusable' as const, stateTransitionTime: at }));
+      marked.push(item.nodeId);
+    } else if (item.state !== 'offline' && isSilent(ctx, item.lastHeartbeatAt, NODE_OFFLINE_AFTER_MS)) {
+      await updateWithRetry(ctx.nodes, item.id, item.poolId, ({ item: n }) => ({ ...n, state: 'offline' as const, stateTransitionTime: at }));
+    }
   }
   return marked;
 }

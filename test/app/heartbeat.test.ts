@@ -52,3 +52,21 @@ describe('heartbeats', () => {
     expect((await ctx.nodes.read('n1', 'p'))!.item.killRequests).toEqual([]);
   });
 });
+
+describe('silent nodes', () => {
+  it('show as offline after a few missed heartbeats, then unusable at the deadline, and recover when heard again', async () => {
+    const { markSilentNodes } = await import('../../shared/app/node-service.js');
+    const { resetNodeWatch } = await import('../../shared/app/node-health.js');
+    resetNodeWatch();
+    await markSilentNodes(ctx, 'p'); // the control plane starts watching now
+    await heartbeat(ctx, beat([]));
+    clock.advance(3_000);
+    expect(await markSilentNodes(ctx, 'p')).toEqual([]);
+    expect((await ctx.nodes.read('n1', 'p'))!.item.state).toBe('offline');
+    clock.advance(8_000);
+    expect(await markSilentNodes(ctx, 'p')).toEqual(['n1']);
+    expect((await ctx.nodes.read('n1', 'p'))!.item.state).toBe('unusable');
+    await heartbeat(ctx, beat([]));
+    expect((await ctx.nodes.read('n1', 'p'))!.item.state).toBe('idle');
+  });
+});
