@@ -1,6 +1,8 @@
 // fnbatch's side of the compute benchmark: the app on an in-process local host, its context
 // adapters wrapped in request counters, and its local agents sent through counting proxies, so a
 // run can report what each task cost the control plane as well as how long it took.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHost, type RunningHost } from '../local-host/host.js';
@@ -57,8 +59,17 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
 
   const proxies: CountingProxy[] = [];
   let host: RunningHost | undefined;
+  const dataDir = process.env.BENCH_IN_MEMORY === '1' ? undefined : mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-'));
   try {
-    host = await startHost({ appDir: repoRoot, port: 0, inMemory: true, log: quiet, functionLogs: false });
+    // As `fnbatch host` runs by default: state in a data folder (journaled stores). BENCH_IN_MEMORY=1
+    // runs it in memory instead, with the Cosmos DB protocol server as the document store.
+    host = await startHost({
+      appDir: repoRoot,
+      port: 0,
+      ...(dataDir ? { dataDir } : { inMemory: true }),
+      log: quiet,
+      functionLogs: false,
+    });
     const storage = process.env.AzureWebJobsStorage;
     if (!storage) throw new Error('the local host did not set AzureWebJobsStorage');
     const settings = parseConnectionString(storage);
@@ -158,6 +169,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
     async stop() {
       await running.stop();
       for (const proxy of proxies) await proxy.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
