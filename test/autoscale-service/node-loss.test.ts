@@ -14,7 +14,7 @@ function seeded(seed: number): () => number {
 describe('lost nodes', () => {
   it('with Spot evictions injected every 15 s, every task still completes exactly once and evicted nodes are replaced', async () => {
     const world = await World.create({ provisioningMs: 10_000, taskMs: 10_000 });
-    await world.createAutoscaledPool('$TargetLowPriorityNodes = min(8, $PendingTasks); $NodeDeallocationOption = taskcompletion;', 'PT5S');
+    await world.createAutoscaledPool('$TargetLowPriorityNodes = min(8, $PendingTasks); $NodeDeallocationOption = taskcompletion;', 'PT1M');
     const ids = await world.submitJob('spot', 120);
     const random = seeded(42);
     const evicted: string[] = [];
@@ -80,7 +80,7 @@ describe('lost nodes', () => {
 
   it('a runtime error in a timed evaluation goes into autoScaleRun.error and the pool keeps its size', async () => {
     const world = await World.create({ provisioningMs: 5_000 });
-    await world.createAutoscaledPool('$TargetDedicatedNodes = 3;', 'PT5S');
+    await world.createAutoscaledPool('$TargetDedicatedNodes = 3;', 'PT1M');
     await world.run(10_000);
     expect((await world.pool()).currentDedicatedNodes).toBe(3);
 

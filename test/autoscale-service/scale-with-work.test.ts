@@ -74,7 +74,7 @@ describe('autoscale with work arriving and draining', () => {
 
   it('taskcompletion: nodes removed while busy finish their tasks first; none is killed or requeued', async () => {
     const world = await World.create({ provisioningMs: 10_000, taskMs: 60_000 });
-    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = taskcompletion;', 'PT5S');
+    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = taskcompletion;', 'PT1M');
     const ids = await world.submitJob('drain', 30);
     let sawLeavingWhileBusy = false;
     world.onSlice = async (w) => {
@@ -92,7 +92,7 @@ describe('autoscale with work arriving and draining', () => {
 
   it('requeue: tasks on removed nodes are handed back and run again elsewhere, each completing once', async () => {
     const world = await World.create({ provisioningMs: 10_000, taskMs: 60_000 });
-    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = requeue;', 'PT5S');
+    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = requeue;', 'PT1M');
     const ids = await world.submitJob('requeue', 30);
     await world.run(20 * 60_000, async () => world.ledger.completions.size === 30);
     allOnce(world, ids);
@@ -104,7 +104,7 @@ describe('autoscale with work arriving and draining', () => {
 
   it('terminate: tasks on removed nodes are stopped and fail with TaskEnded, without retry', async () => {
     const world = await World.create({ provisioningMs: 10_000, taskMs: 60_000 });
-    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = terminate;', 'PT5S');
+    await world.createAutoscaledPool('$TargetDedicatedNodes = $ActiveTasks > 0 ? 10 : 2; $NodeDeallocationOption = terminate;', 'PT1M');
     const ids = await world.submitJob('term', 30);
     await world.run(20 * 60_000, async () => world.ledger.completions.size === 30);
     allOnce(world, ids);
