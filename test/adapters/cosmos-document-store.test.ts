@@ -3,8 +3,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { CosmosClient, ErrorResponse } from '@azure/cosmos';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localCosmosClientOptions, startCosmos, type CosmosHandle } from '../../local-host/services/cosmos.js';
+import { describe, expect, it } from 'vitest';
+import { localCosmosClientOptions, startCosmos } from '../../local-host/services/cosmos.js';
+import { useLocalCosmos } from '../support/local-cosmos.js';
 import { CosmosDocumentStore, translateCosmosError } from '../../shared/adapters/cosmos-document-store.js';
 import { StoreError } from '../../shared/ports/errors.js';
 
@@ -14,25 +15,14 @@ interface Task {
   status: string;
 }
 
-let cosmos: CosmosHandle;
-let client: CosmosClient;
-
-beforeAll(async () => {
-  cosmos = await startCosmos();
-  client = new CosmosClient(localCosmosClientOptions(cosmos));
-});
-
-afterAll(async () => {
-  client?.dispose();
-  await cosmos?.stop();
-});
+const local = useLocalCosmos();
 
 describe('CosmosDocumentStore', () => {
   it('creates the database and a container partitioned on the path, indexed for cross-partition listing', async () => {
     const databaseId = `adapter-${randomUUID()}`;
-    const store = new CosmosDocumentStore(client, databaseId);
+    const store = new CosmosDocumentStore(local.client, databaseId);
     await store.container<Task>('tasks', '/jobId');
-    const { resource } = await client.database(databaseId).container('tasks').read();
+    const { resource } = await local.client.database(databaseId).container('tasks').read();
     expect(resource?.partitionKey?.paths).toEqual(['/jobId']);
     expect(resource?.indexingPolicy?.compositeIndexes).toEqual([
       [
@@ -40,28 +30,28 @@ describe('CosmosDocumentStore', () => {
         { path: '/jobId', order: 'ascending' },
       ],
     ]);
-    await client.database(databaseId).delete();
+    await local.client.database(databaseId).delete();
   });
 
   it('writes the plain item to Cosmos and strips Cosmos system properties on the way back', async () => {
     const databaseId = `adapter-${randomUUID()}`;
-    const store = new CosmosDocumentStore(client, databaseId);
+    const store = new CosmosDocumentStore(local.client, databaseId);
     const tasks = await store.container<Task>('tasks', '/jobId');
     const created = await tasks.create({ id: 't1', jobId: 'j1', status: 'active' });
-    const { resource: raw } = await client.database(databaseId).container('tasks').item('t1', 'j1').read();
+    const { resource: raw } = await local.client.database(databaseId).container('tasks').item('t1', 'j1').read();
     expect(raw).toMatchObject({ id: 't1', jobId: 'j1', status: 'active', _etag: created.etag });
     expect(created.item).toEqual({ id: 't1', jobId: 'j1', status: 'active' });
     expect((await tasks.queryAll()).items[0]?.item).toEqual({ id: 't1', jobId: 'j1', status: 'active' });
-    await client.database(databaseId).delete();
+    await local.client.database(databaseId).delete();
   });
 
   it('refuses an existing container with another partition key path, from a fresh store too', async () => {
     const databaseId = `adapter-${randomUUID()}`;
-    await new CosmosDocumentStore(client, databaseId).container<Task>('tasks', '/jobId');
-    await expect(new CosmosDocumentStore(client, databaseId).container<Task>('tasks', '/status')).rejects.toThrow(
+    await new CosmosDocumentStore(local.client, databaseId).container<Task>('tasks', '/jobId');
+    await expect(new CosmosDocumentStore(local.client, databaseId).container<Task>('tasks', '/status')).rejects.toThrow(
       /partitioned by \/jobId/,
     );
-    await client.database(databaseId).delete();
+    await local.client.database(databaseId).delete();
   });
 
   it('reports an unreachable service as Unavailable', async () => {

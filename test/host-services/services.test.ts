@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { CosmosClient } from '@azure/cosmos';
 import { startAzurite, type AzuriteHandle } from '../../local-host/services/azurite.js';
-import { localCosmosClientOptions, startCosmos, type CosmosHandle } from '../../local-host/services/cosmos.js';
+import { useLocalCosmos } from '../support/local-cosmos.js';
 
 describe('startAzurite', () => {
   let azurite: AzuriteHandle;
@@ -117,24 +116,15 @@ describe('startAzurite with a dataDir', () => {
 });
 
 describe('startCosmos', () => {
-  let cosmos: CosmosHandle;
-  let client: CosmosClient;
-  beforeAll(async () => {
-    cosmos = await startCosmos();
-    client = new CosmosClient(localCosmosClientOptions(cosmos));
-  });
-  afterAll(async () => {
-    client?.dispose();
-    await cosmos?.stop();
-  });
+  const local = useLocalCosmos();
 
   it('does not relax TLS checking process-wide', () => {
     expect(process.env.NODE_TLS_REJECT_UNAUTHORIZED).toBeUndefined();
-    expect(new URL(cosmos.endpoint).hostname).toBe('127.0.0.1');
+    expect(new URL(local.handle.endpoint).hostname).toBe('127.0.0.1');
   });
 
   it('supports create, read, conditional replace and query with the real client', async () => {
-    const { database } = await client.databases.createIfNotExists({ id: 'db1' });
+    const { database } = await local.client.databases.createIfNotExists({ id: 'db1' });
     const { container } = await database.containers.createIfNotExists({
       id: 'jobs',
       partitionKey: { paths: ['/pk'] },
