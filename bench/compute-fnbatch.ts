@@ -146,6 +146,12 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       }
       if (outcome === 'stalled') throw new Error(`job ${jobId} stalled: ${await describeUnfinished(call, jobId, stallMs)}`);
       const wallMs = performance.now() - started;
+      // An agent deletes a task's message only once its end report has been answered, so the last
+      // deletes may still be on their way when the job completes: let them land before counting.
+      const settleBy = performance.now() + 5_000;
+      while (agentCounter.get('queue.delete') < tasks.length && performance.now() < settleBy) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const app = appCounter.snapshot();
       const agents = agentCounter.snapshot();
       if (outcome.runtimeStatus !== 'Completed') throw new Error(`job ${jobId}'s orchestration ended ${outcome.runtimeStatus}`);
