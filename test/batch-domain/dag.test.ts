@@ -9,18 +9,10 @@ import {
   upstreamFailureInfo,
   type DagTaskInput,
 } from '../../shared/batch/index.js';
+import { caught } from '../support/caught.js';
 
 const t = (id: string, taskIds: string[] = [], taskIdRanges: { start: number; end: number }[] = []): DagTaskInput => ({ id, dependsOn: { taskIds, taskIdRanges } });
 
-function caught(fn: () => unknown): BatchError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BatchError) return error;
-    throw error;
-  }
-  throw new Error('expected a BatchError');
-}
 
 describe('TaskDag', () => {
   it('orders tasks topologically and answers dependency questions case-insensitively', () => {

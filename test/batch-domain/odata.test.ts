@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchError, parseSelect, parseTaskFilter, TASK_SELECTABLE_PROPERTIES } from '../../shared/batch/index.js';
+import { parseSelect, parseTaskFilter, TASK_SELECTABLE_PROPERTIES } from '../../shared/batch/index.js';
+import { caught } from '../support/caught.js';
 
 const tasks = [
   { id: 'a', state: 'completed', executionInfo: { result: 'success' } },
@@ -10,15 +11,6 @@ const tasks = [
 
 const ids = (filter: string) => tasks.filter(parseTaskFilter(filter)).map((t) => t.id);
 
-function caught(fn: () => unknown): BatchError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BatchError) return error;
-    throw error;
-  }
-  throw new Error('expected a BatchError');
-}
 
 describe('$filter', () => {
   it('filters on state and executionInfo/result, joined by and', () => {

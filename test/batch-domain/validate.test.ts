@@ -10,16 +10,8 @@ import {
   validateTaskCollectionPerTask,
   type JobForTasks,
 } from '../../shared/batch/index.js';
+import { caught } from '../support/caught.js';
 
-function caught(fn: () => unknown): BatchError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BatchError) return error;
-    throw error;
-  }
-  throw new Error('expected a BatchError');
-}
 
 const depJob: JobForTasks = { usesTaskDependencies: true, onTaskFailure: 'noaction', constraints: { maxTaskRetryCount: 2 } };
 const plainJob: JobForTasks = { usesTaskDependencies: false, onTaskFailure: 'noaction', constraints: { maxTaskRetryCount: 0 } };
