@@ -1,9 +1,6 @@
 export const ACTIVITIES = {
-  loadSnapshot: 'jobLoadSnapshot',
-  loadTasks: 'jobLoadTasks',
-  dispatch: 'jobDispatch',
-  failUpstream: 'jobFailUpstream',
+  loadHeader: 'jobLoadHeader',
+  advance: 'jobAdvance',
   finishJob: 'jobFinish',
   disableJob: 'jobDisable',
-  watchdog: 'jobWatchdog',
 } as const;

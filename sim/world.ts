@@ -3,6 +3,7 @@
 // outside (store, queues, VMs, agents, clock). It offers the steps that could happen next and
 // injects faults; the runner chooses.
 import { PRIORITY_BANDS, poolQueueName, type TaskMessage } from '../shared/agent-protocol.js';
+import { forgetJobProgress } from '../shared/app/job-progress.js';
 import { setAppContext, type AppContext, type AppContextParts } from '../shared/app/context.js';
 import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
@@ -129,6 +130,8 @@ export class World {
   // ---- the host -------------------------------------------------------------------------------
 
   private startHost(): void {
+    // A host process starts with nothing in memory: no job's DagRun is cached.
+    forgetJobProgress();
     resetProcessState(this.prng);
     this.epoch += 1;
     this.backend = new DurableBackend({

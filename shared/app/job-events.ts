@@ -1,6 +1,7 @@
 // What the job orchestration hears. Everything arrives as the one external event JOB_EVENT, so
 // events are handled in the order they were raised.
 import type { DependencyAction, JobAction, OnAllTasksComplete, TaskResult } from '../batch/index.js';
+import type { Heard } from './job-progress.js';
 
 export const JOB_EVENT = 'job';
 export const JOB_ORCHESTRATOR = 'jobOrchestrator';
@@ -16,6 +17,12 @@ export type JobEvent =
 export interface JobOrchestrationInput {
   jobId: string;
   generation: number;
+  /** Set by the first generation and handed on: names this run of the job to the advance activity. */
+  runId?: string;
+  /** The number of the last advance call made by earlier generations. */
+  seq?: number;
+  /** What the previous generation heard and had not yet passed on. */
+  heard?: Heard;
 }
 
 /** How the services reach job orchestrations: the DurableClient in functions, the backend in a simulation. */

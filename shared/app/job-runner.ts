@@ -1,5 +1,5 @@
-// The I/O behind the job orchestration, run as activities: reading a job's DAG from the store,
-// marking tasks that can never run, and ending the job.
+// The I/O behind the job orchestration, run as activities: reading a job and its tasks from the
+// store, marking tasks that can never run, the watchdog's check, and ending the job.
 import {
   durationToMs,
   UNLIMITED_DURATION_MS,
@@ -26,7 +26,8 @@ export interface SnapshotTask {
   dependencyAction?: DependencyAction;
 }
 
-export interface JobSnapshot {
+/** What the job orchestration needs of its job when a generation starts; the tasks stay in the store. */
+export interface JobHeader {
   jobId: string;
   state: JobDoc['state'];
   terminateReason?: string;
@@ -34,10 +35,9 @@ export interface JobSnapshot {
   onAllTasksComplete: OnAllTasksComplete;
   /** ISO time at which the job's maxWallClockTime expires, if it has one. */
   deadline?: string;
-  tasks: SnapshotTask[];
 }
 
-export async function loadJobSnapshot(ctx: AppContext, jobId: string): Promise<JobSnapshot | null> {
+export async function loadJobHeader(ctx: AppContext, jobId: string): Promise<JobHeader | null> {
   const key = jobKey(jobId);
   const job = await ctx.jobs.read(key, key);
   if (!job) return null;
@@ -49,7 +49,6 @@ export async function loadJobSnapshot(ctx: AppContext, jobId: string): Promise<J
     maxParallelTasks: job.item.maxParallelTasks,
     onAllTasksComplete: job.item.onAllTasksComplete,
     deadline: limit < UNLIMITED_DURATION_MS ? new Date(Date.parse(job.item.creationTime) + limit).toISOString() : undefined,
-    tasks: await loadTasks(ctx, key),
   };
 }
 
