@@ -6,13 +6,14 @@
 // generation hands over to a fresh one (continueAsNew) after a bounded number of events.
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { JOB_EVENT, type JobEvent, type JobOrchestrationInput } from '../shared/app/job-events.js';
+import { JOB_EVENT, type JobEvent, type JobOrchestrationInput, type JobSettings } from '../shared/app/job-events.js';
 import type { JobHeader } from '../shared/app/job-runner.js';
 import type { AdvanceRequest, Heard, JobProgress } from '../shared/app/job-progress.js';
 import { ACTIVITIES } from './activity-names.js';
 import { defect } from '../shared/app/defects.js';
 
-const EVENTS_PER_GENERATION = 50;
+/** Short generations keep every replay short; a new generation costs no call, it carries its state over. */
+const EVENTS_PER_GENERATION = 16;
 /**
  * While tasks are in flight, the store is asked this often whether any ended without a notice
  * reaching us, or lost their queue message (either can die with a host; found by the simulator).
@@ -24,26 +25,27 @@ const STORE_RETRY = Object.assign(new df.RetryOptions(1000, 6), { backoffCoeffic
 
 export const jobOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput() as JobOrchestrationInput;
-  const header = (yield context.df.callActivityWithRetry(ACTIVITIES.loadHeader, STORE_RETRY, input.jobId)) as JobHeader | null;
-  if (!header) return { jobId: input.jobId, outcome: 'missing' };
-  if (header.state === 'completed') return { jobId: input.jobId, outcome: 'completed' };
+  let job: JobSettings;
+  if (input.carried) job = { ...input.carried.settings };
+  else {
+    const header = (yield context.df.callActivityWithRetry(ACTIVITIES.loadHeader, STORE_RETRY, input.jobId)) as JobHeader | null;
+    if (!header) return { jobId: input.jobId, outcome: 'missing' };
+    if (header.state === 'completed') return { jobId: input.jobId, outcome: 'completed' };
+    job = settingsOf(header);
+  }
 
   const runId = input.runId ?? context.df.newGuid(input.jobId);
   let seq = input.seq ?? 0;
-  let maxParallelTasks = header.maxParallelTasks;
-  let onAllTasksComplete = header.onAllTasksComplete;
-  let disabled = header.state === 'disabled';
-  let terminateReason: string | undefined = header.state === 'terminating' ? header.terminateReason ?? 'UserTerminate' : undefined;
   let events = 0;
-
-  // Each generation starts with a call, so it knows where the job stands; it carries what the
-  // previous generation heard but did not pass on yet.
+  // A later generation starts from what the one before knew and heard, with no call of its own.
   let heard: Heard = input.heard ?? { ended: [], added: [], reload: false, sweep: false };
-  let progress: JobProgress | undefined;
+  let progress: JobProgress | undefined = input.carried?.progress;
   let advancing: { task: Task; request: AdvanceRequest } | undefined;
   let nextEvent = context.df.waitForExternalEvent(JOB_EVENT);
-  const deadline = header.deadline ? context.df.createTimer(new Date(header.deadline)) : undefined;
-  let watchdog: Task | undefined;
+  const deadline = job.deadline ? context.df.createTimer(new Date(job.deadline)) : undefined;
+  // The watchdog's time is carried over too: short generations must not keep putting it off.
+  let watchdogAt: number | undefined = input.carried?.watchdogAt;
+  let watchdog: Task | undefined = watchdogAt !== undefined ? context.df.createTimer(new Date(watchdogAt)) : undefined;
 
   for (;;) {
     // The library resolves a Task.any only on completions that happen after it is built, so a
@@ -53,35 +55,39 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       else progress = advancing.task.result as JobProgress;
       advancing = undefined;
     }
-    if (deadline?.isCompleted && !terminateReason) terminateReason = 'MaxWallClockTimeExpiry';
+    if (deadline?.isCompleted && !job.terminateReason) job.terminateReason = 'MaxWallClockTimeExpiry';
     if (watchdog?.isCompleted) {
       watchdog = undefined;
+      watchdogAt = undefined;
       heard.sweep = true;
     }
 
-    if (terminateReason) {
-      yield context.df.callActivityWithRetry(ACTIVITIES.finishJob, STORE_RETRY, { jobId: input.jobId, reason: terminateReason });
-      return { jobId: input.jobId, outcome: 'terminated', reason: terminateReason };
+    if (job.terminateReason) {
+      const reason = job.terminateReason;
+      yield context.df.callActivityWithRetry(ACTIVITIES.finishJob, STORE_RETRY, { jobId: input.jobId, reason });
+      return { jobId: input.jobId, outcome: 'terminated', reason };
     }
     // A generation that has heard enough starts no more calls: it hands over at the next quiet moment.
     const handingOver = events >= EVENTS_PER_GENERATION && progress !== undefined;
-    if (!advancing && !handingOver && needsAdvance(heard, progress, disabled, maxParallelTasks)) {
+    if (!advancing && !handingOver && needsAdvance(heard, progress, job)) {
       if (defect('nondeterministic-orchestrator') && !context.df.isReplaying) yield context.df.callActivity(ACTIVITIES.loadHeader, input.jobId);
-      const request: AdvanceRequest = { jobId: input.jobId, runId, seq: ++seq, ...heard, dispatch: !disabled, maxParallelTasks };
+      const request: AdvanceRequest = { jobId: input.jobId, runId, seq: ++seq, ...heard, dispatch: !job.disabled, maxParallelTasks: job.maxParallelTasks };
       heard = { ended: [], added: [], reload: false, sweep: false };
       advancing = { task: context.df.callActivityWithRetry(ACTIVITIES.advance, STORE_RETRY, request), request };
     }
-    if (!advancing && progress?.finished && isEmpty(heard) && onAllTasksComplete === 'terminatejob') {
+    if (!advancing && progress?.finished && isEmpty(heard) && job.onAllTasksComplete === 'terminatejob') {
       yield context.df.callActivityWithRetry(ACTIVITIES.finishJob, STORE_RETRY, { jobId: input.jobId, reason: 'AllTasksComplete' });
       return { jobId: input.jobId, outcome: 'completed' };
     }
     // The bug benchmark's lost-notice defects model a notice lost with no recovery: no watchdog.
     const watchdogOff = defect('lost-wakeup') || defect('terminate-task-silent') || defect('dispatch-not-idempotent');
     if (!watchdog && (progress?.inflight ?? 0) > 0 && !watchdogOff) {
-      watchdog = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + WATCHDOG_MS));
+      watchdogAt = context.df.currentUtcDateTime.getTime() + WATCHDOG_MS;
+      watchdog = context.df.createTimer(new Date(watchdogAt));
     }
     if (handingOver && !advancing) {
-      context.df.continueAsNew({ jobId: input.jobId, generation: input.generation + 1, runId, seq, heard } satisfies JobOrchestrationInput);
+      const carried = { settings: job, progress: progress!, ...(watchdogAt !== undefined ? { watchdogAt } : {}) };
+      context.df.continueAsNew({ jobId: input.jobId, generation: input.generation + 1, runId, seq, heard, carried } satisfies JobOrchestrationInput);
       return undefined;
     }
 
@@ -91,7 +97,7 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
     if (watchdog) waitOn.push(watchdog);
     const winner: Task = yield context.df.Task.any(waitOn);
     if (winner !== nextEvent) {
-      if (deadline && winner === deadline) terminateReason = 'MaxWallClockTimeExpiry';
+      if (deadline && winner === deadline) job.terminateReason = 'MaxWallClockTimeExpiry';
       // Otherwise an advance call or the watchdog: collected at the top of the loop.
       continue;
     }
@@ -103,9 +109,9 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       case 'taskEnded':
         if (defect('lost-wakeup') && advancing) break;
         heard.ended.push({ taskId: event.taskId, dependencyAction: event.dependencyAction });
-        if (event.jobAction === 'terminate') terminateReason = 'TaskFailed';
-        else if (event.jobAction === 'disable' && !disabled) {
-          disabled = true;
+        if (event.jobAction === 'terminate') job.terminateReason = 'TaskFailed';
+        else if (event.jobAction === 'disable' && !job.disabled) {
+          job.disabled = true;
           yield context.df.callActivityWithRetry(ACTIVITIES.disableJob, STORE_RETRY, input.jobId);
         }
         break;
@@ -113,11 +119,11 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
         heard.added.push(...event.taskIds);
         break;
       case 'terminate':
-        terminateReason = event.reason || 'UserTerminate';
+        job.terminateReason = event.reason || 'UserTerminate';
         break;
       case 'update':
-        if (event.maxParallelTasks !== undefined) maxParallelTasks = event.maxParallelTasks;
-        if (event.onAllTasksComplete !== undefined) onAllTasksComplete = event.onAllTasksComplete;
+        if (event.maxParallelTasks !== undefined) job.maxParallelTasks = event.maxParallelTasks;
+        if (event.onAllTasksComplete !== undefined) job.onAllTasksComplete = event.onAllTasksComplete;
         break;
       case 'reload':
         heard.reload = true;
@@ -126,10 +132,20 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
   }
 };
 
-function needsAdvance(heard: Heard, progress: JobProgress | undefined, disabled: boolean, maxParallelTasks: number): boolean {
+function settingsOf(header: JobHeader): JobSettings {
+  return {
+    maxParallelTasks: header.maxParallelTasks,
+    onAllTasksComplete: header.onAllTasksComplete,
+    disabled: header.state === 'disabled',
+    ...(header.state === 'terminating' ? { terminateReason: header.terminateReason ?? 'UserTerminate' } : {}),
+    ...(header.deadline ? { deadline: header.deadline } : {}),
+  };
+}
+
+function needsAdvance(heard: Heard, progress: JobProgress | undefined, job: JobSettings): boolean {
   if (!progress || !isEmpty(heard)) return true;
-  if (disabled || progress.backlog === 0) return false;
-  return maxParallelTasks === -1 || progress.inflight < maxParallelTasks;
+  if (job.disabled || progress.backlog === 0) return false;
+  return job.maxParallelTasks === -1 || progress.inflight < job.maxParallelTasks;
 }
 
 function isEmpty(heard: Heard): boolean {

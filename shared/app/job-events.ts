@@ -1,7 +1,7 @@
 // What the job orchestration hears. Everything arrives as the one external event JOB_EVENT, so
 // events are handled in the order they were raised.
 import type { DependencyAction, JobAction, OnAllTasksComplete, TaskResult } from '../batch/index.js';
-import type { Heard } from './job-progress.js';
+import type { Heard, JobProgress } from './job-progress.js';
 
 export const JOB_EVENT = 'job';
 export const JOB_ORCHESTRATOR = 'jobOrchestrator';
@@ -23,6 +23,18 @@ export interface JobOrchestrationInput {
   seq?: number;
   /** What the previous generation heard and had not yet passed on. */
   heard?: Heard;
+  /** What the previous generation knew of the job, so the next one need not ask. */
+  carried?: { settings: JobSettings; progress: JobProgress; watchdogAt?: number };
+}
+
+/** The job's settings as its orchestration tracks them between the events that change them. */
+export interface JobSettings {
+  maxParallelTasks: number;
+  onAllTasksComplete: OnAllTasksComplete;
+  disabled: boolean;
+  terminateReason?: string;
+  /** ISO time at which the job's maxWallClockTime expires. */
+  deadline?: string;
 }
 
 /** How the services reach job orchestrations: the DurableClient in functions, the backend in a simulation. */

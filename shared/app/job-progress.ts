@@ -25,6 +25,8 @@ export const DISPATCH_PER_CALL = 512;
  */
 const AHEAD_PER_SLOT = 2;
 const MIN_AHEAD = 64;
+/** The pool's size is read again after this long (it changes with resizes and autoscale). */
+const AHEAD_REFRESH_MS = 2_000;
 const DISPATCH_CHUNK = 256;
 /** Tasks the watchdog asks the store about per sweep. */
 const SWEEP_BATCH = 500;
@@ -80,6 +82,7 @@ interface RunState {
   ready: string[];
   inflight: Set<string>;
   upstreamFailures: UpstreamFailure[];
+  ahead?: { tasks: number; readAt: number };
 }
 
 const cache = new Map<string, RunState>();
@@ -124,7 +127,7 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
   let dispatched = 0;
   if (req.dispatch) {
     const allowed = req.maxParallelTasks === -1 ? Number.POSITIVE_INFINITY : req.maxParallelTasks;
-    const room = state.ready.length ? Math.min(allowed, await dispatchAhead(ctx, req.jobId)) - state.inflight.size : 0;
+    const room = state.ready.length ? Math.min(allowed, await dispatchAhead(ctx, state, req.jobId)) - state.inflight.size : 0;
     const take = Math.min(room, DISPATCH_PER_CALL, state.ready.length);
     if (take > 0) dispatched = await dispatchReady(ctx, state, req.jobId, state.ready.splice(0, take));
   }
@@ -136,7 +139,15 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
   return { inflight: state.inflight.size, backlog: state.ready.length, finished, dispatched, failedUpstream, resent };
 }
 
-async function dispatchAhead(ctx: AppContext, jobId: string): Promise<number> {
+async function dispatchAhead(ctx: AppContext, state: RunState, jobId: string): Promise<number> {
+  const now = ctx.now();
+  if (state.ahead && now - state.ahead.readAt < AHEAD_REFRESH_MS) return state.ahead.tasks;
+  const tasks = await poolWindow(ctx, jobId);
+  state.ahead = { tasks, readAt: now };
+  return tasks;
+}
+
+async function poolWindow(ctx: AppContext, jobId: string): Promise<number> {
   const key = jobKey(jobId);
   const job = await ctx.jobs.read(key, key);
   const pool = job && (await ctx.pools.read(poolKey(job.item.poolInfo.poolId), poolKey(job.item.poolInfo.poolId)));
