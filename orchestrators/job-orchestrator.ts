@@ -37,6 +37,8 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
   const runId = input.runId ?? context.df.newGuid(input.jobId);
   let seq = input.seq ?? 0;
   let events = 0;
+  /** maxParallelTasks changed since the last call: room may have opened. */
+  let settingsChanged = false;
   // A later generation starts from what the one before knew and heard, with no call of its own.
   let heard: Heard = input.heard ?? { ended: [], added: [], reload: false, sweep: false };
   let progress: JobProgress | undefined = input.carried?.progress;
@@ -69,10 +71,11 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
     }
     // A generation that has heard enough starts no more calls: it hands over at the next quiet moment.
     const handingOver = events >= EVENTS_PER_GENERATION && progress !== undefined;
-    if (!advancing && !handingOver && needsAdvance(heard, progress, job)) {
+    if (!advancing && !handingOver && needsAdvance(heard, progress, job, settingsChanged)) {
       if (defect('nondeterministic-orchestrator') && !context.df.isReplaying) yield context.df.callActivity(ACTIVITIES.loadHeader, input.jobId);
       const request: AdvanceRequest = { jobId: input.jobId, runId, seq: ++seq, ...heard, dispatch: !job.disabled, maxParallelTasks: job.maxParallelTasks };
       heard = { ended: [], added: [], reload: false, sweep: false };
+      settingsChanged = false;
       advancing = { task: context.df.callActivityWithRetry(ACTIVITIES.advance, STORE_RETRY, request), request };
     }
     if (!advancing && progress?.finished && isEmpty(heard) && job.onAllTasksComplete === 'terminatejob') {
@@ -122,7 +125,10 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
         job.terminateReason = event.reason || 'UserTerminate';
         break;
       case 'update':
-        if (event.maxParallelTasks !== undefined) job.maxParallelTasks = event.maxParallelTasks;
+        if (event.maxParallelTasks !== undefined) {
+          job.maxParallelTasks = event.maxParallelTasks;
+          settingsChanged = true;
+        }
         if (event.onAllTasksComplete !== undefined) job.onAllTasksComplete = event.onAllTasksComplete;
         break;
       case 'reload':
@@ -142,10 +148,10 @@ function settingsOf(header: JobHeader): JobSettings {
   };
 }
 
-function needsAdvance(heard: Heard, progress: JobProgress | undefined, job: JobSettings): boolean {
+function needsAdvance(heard: Heard, progress: JobProgress | undefined, job: JobSettings, settingsChanged: boolean): boolean {
   if (!progress || !isEmpty(heard)) return true;
   if (job.disabled || progress.backlog === 0) return false;
-  return job.maxParallelTasks === -1 || progress.inflight < job.maxParallelTasks;
+  return progress.more || settingsChanged;
 }
 
 function isEmpty(heard: Heard): boolean {

@@ -63,8 +63,10 @@ export interface AdvanceRequest extends Heard {
 export interface JobProgress {
   /** Dispatched and not yet ended. */
   inflight: number;
-  /** Ready and waiting for room under maxParallelTasks (or for the next call). */
+  /** Ready and waiting for room (maxParallelTasks, the dispatch window) or for the next call. */
   backlog: number;
+  /** A call made now would dispatch more: the last one stopped at its own limit, not for lack of room. */
+  more: boolean;
   /** Every task of the job has ended (no task in flight, none ready). */
   finished: boolean;
   dispatched: number;
@@ -125,18 +127,24 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
   if (failedUpstream) await failUpstream(ctx, req.jobId, state.upstreamFailures.splice(0));
 
   let dispatched = 0;
-  if (req.dispatch) {
+  let more = false;
+  if (req.dispatch && state.ready.length) {
     const allowed = req.maxParallelTasks === -1 ? Number.POSITIVE_INFINITY : req.maxParallelTasks;
-    const room = state.ready.length ? Math.min(allowed, await dispatchAhead(ctx, state, req.jobId)) - state.inflight.size : 0;
-    const take = Math.min(room, DISPATCH_PER_CALL, state.ready.length);
-    if (take > 0) dispatched = await dispatchReady(ctx, state, req.jobId, state.ready.splice(0, take));
+    const limit = Math.min(allowed, await dispatchAhead(ctx, state, req.jobId));
+    const take = Math.min(limit - state.inflight.size, DISPATCH_PER_CALL, state.ready.length);
+    if (take > 0) {
+      const outcome = await dispatchReady(ctx, state, req.jobId, state.ready.splice(0, take));
+      dispatched = outcome.dispatched;
+      // Tasks the store would not let go (the job is no longer active) wait for the next event.
+      more = !outcome.refused && state.ready.length > 0 && state.inflight.size < limit;
+    }
   }
 
   cache.set(req.jobId, { ...state, seq: req.seq });
   while (cache.size > CACHED_JOBS) cache.delete(cache.keys().next().value!);
   const finished = state.run.finished && state.inflight.size === 0;
   if (finished) cache.delete(req.jobId);
-  return { inflight: state.inflight.size, backlog: state.ready.length, finished, dispatched, failedUpstream, resent };
+  return { inflight: state.inflight.size, backlog: state.ready.length, more, finished, dispatched, failedUpstream, resent };
 }
 
 async function dispatchAhead(ctx: AppContext, state: RunState, jobId: string): Promise<number> {
@@ -162,8 +170,9 @@ async function poolWindow(ctx: AppContext, jobId: string): Promise<number> {
  * flight (an earlier dispatch got there first), or it ended (its end is folded in now rather than
  * waited for), or the job stopped being active (it goes back to the ready list).
  */
-async function dispatchReady(ctx: AppContext, state: RunState, jobId: string, taskIds: string[]): Promise<number> {
+async function dispatchReady(ctx: AppContext, state: RunState, jobId: string, taskIds: string[]): Promise<{ dispatched: number; refused: boolean }> {
   let dispatched = 0;
+  let refused = false;
   for (let i = 0; i < taskIds.length; i += DISPATCH_CHUNK) {
     const chunk = taskIds.slice(i, i + DISPATCH_CHUNK);
     for (const id of chunk) {
@@ -172,13 +181,15 @@ async function dispatchReady(ctx: AppContext, state: RunState, jobId: string, ta
     }
     const result = await dispatchTasks(ctx, jobId, chunk);
     dispatched += result.dispatched.length;
-    if (result.skipped.length) await settleSkipped(ctx, state, jobId, result.skipped);
+    if (result.skipped.length && (await settleSkipped(ctx, state, jobId, result.skipped))) refused = true;
   }
-  return dispatched;
+  return { dispatched, refused };
 }
 
-async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, taskIds: string[]): Promise<void> {
+/** Returns whether any task was still waiting: the store refused to dispatch it. */
+async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, taskIds: string[]): Promise<boolean> {
   const key = jobKey(jobId);
+  let refused = false;
   const docs = await Promise.all(taskIds.map((id) => ctx.tasks.read(taskKey(id), key)));
   docs.forEach((doc, i) => {
     const id = taskIds[i]!;
@@ -189,8 +200,10 @@ async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, ta
       state.inflight.delete(id);
       state.status.set(id, 'waiting');
       state.ready.unshift(id);
+      refused = true;
     }
   });
+  return refused;
 }
 
 async function rebuild(ctx: AppContext, req: AdvanceRequest): Promise<RunState> {
