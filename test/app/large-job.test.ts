@@ -23,7 +23,8 @@ function fanOutFanIn(): unknown {
 
 describe('a 100,000-task job', () => {
   it('runs every task once, in dependency order, and completes', async () => {
-    await createPool(jobs.ctx, { id: 'p', vmSize: 'Standard_D2s_v5', targetDedicatedNodes: 0, taskSlotsPerNode: 16 });
+    // The workers stand in for the pool's four nodes (nothing here starts agent processes).
+    await createPool(jobs.ctx, { id: 'p', vmSize: 'Standard_D2s_v5', targetDedicatedNodes: 4, taskSlotsPerNode: 32 });
     const started = Date.now();
     await createJob(jobs.services, fanOutFanIn());
     jobs.startWorkers('p', 4, 32);
