@@ -3,7 +3,7 @@
 // In-process rather than a child process: start-up is faster, nothing is left running if the
 // host dies, and each server gets its own stores, so several instances can live in one process.
 // Azurite ships no type declarations for its internals, hence the narrow local interfaces below.
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -41,7 +41,66 @@ type ConfigClass = new (...args: unknown[]) => unknown;
 type ChunkStoreClass = new (sizeLimit?: number) => unknown;
 
 function azuriteModule<T>(relative: string): T {
+  withoutTelemetry();
+  withoutIndexRebuilds();
   return require(`azurite/dist/src/${relative}`) as T;
+}
+
+/**
+ * Two lokijs habits make every Azurite queue request cost more the more messages are queued:
+ * - The queue store drops expired messages before every operation (send, receive, update,
+ *   delete) with `collection.remove(expired)`, and lokijs answers even an empty removal by
+ *   rebuilding every binary index of the messages collection from scratch (four sorts of all the
+ *   messages of all queues) and flagging the collection for its next autosave.
+ * - A receive updates the messages it hands out as one batch, and lokijs rebuilds the indexes
+ *   after any batch update the same way, where updating each index in place costs far less.
+ * Removing nothing now does nothing, and small batches are updated one document at a time with
+ * the indexes kept up to date in place. Results are the same; only the index upkeep differs.
+ */
+const SMALL_BATCH = 32;
+
+function withoutIndexRebuilds(): void {
+  const lokiPath = require.resolve('lokijs', { paths: [path.dirname(require.resolve('azurite/package.json'))] });
+  const loki = require(lokiPath) as { Collection?: { prototype: Record<string, unknown> } };
+  const proto = loki.Collection?.prototype;
+  if (!proto || typeof proto.remove !== 'function' || typeof proto.update !== 'function' || proto.remove.name === 'removeUnlessEmpty') return;
+  const remove = proto.remove as (this: unknown, doc: unknown) => unknown;
+  proto.remove = function removeUnlessEmpty(this: unknown, doc: unknown) {
+    if (Array.isArray(doc) && doc.length === 0) return undefined;
+    return remove.call(this, doc);
+  };
+  const update = proto.update as (this: unknown, doc: unknown) => unknown;
+  proto.update = function updateInPlace(this: unknown, doc: unknown) {
+    if (Array.isArray(doc) && doc.length <= SMALL_BATCH) {
+      for (const one of doc) update.call(this, one);
+      return undefined;
+    }
+    return update.call(this, doc);
+  };
+}
+
+/**
+ * Azurite's telemetry client (common/Telemetry.js) loads `applicationinsights` as soon as any
+ * server module is required, even though telemetry is only switched on by Azurite's own command
+ * line, which the host never runs. Loading it costs about a second of CPU and patches `require`
+ * (require-in-the-middle) and `console` for the whole process, slowing every later module load.
+ * The servers only ever call its static methods, and with telemetry off those do nothing, so the
+ * module is put in the require cache as exactly that: the same methods, doing nothing.
+ */
+function withoutTelemetry(): void {
+  const telemetryPath = require.resolve('azurite/dist/src/common/Telemetry');
+  if (require.cache[telemetryPath]) return;
+  class AzuriteTelemetryClient {
+    static init(): void {}
+    static TraceRequest(): void {}
+    static async TraceStartEvent(): Promise<void> {}
+    static TraceStopEvent(): void {}
+  }
+  const stub = new Module(telemetryPath);
+  stub.filename = telemetryPath;
+  stub.loaded = true;
+  stub.exports = { AzuriteTelemetryClient };
+  require.cache[telemetryPath] = stub;
 }
 
 function devAccountKey(): string {
