@@ -36,3 +36,28 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** A wait that another part of the agent can cut short (e.g. when slots become free). */
+export class Wakeup {
+  private waiters = new Set<() => void>();
+
+  /** Resolves on the next wake(), after `ms` (if given), or when `signal` aborts. */
+  wait(ms: number | undefined, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  wake(): void {
+    for (const done of [...this.waiters]) done();
+  }
+}
