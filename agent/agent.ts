@@ -167,6 +167,7 @@ export class Agent {
     await this.workDone;
     this.stopHeartbeats.abort();
     await heartbeats;
+    this.client.close();
     return exit;
   }
 
@@ -260,7 +261,8 @@ export class Agent {
           continue;
         }
         if (received.length === 0) {
-          await this.workArrives.wait(idle.next(), signal);
+          // Woken by a report of ours: the control plane is dispatching now, poll a moment later.
+          if (await this.workArrives.wait(idle.next(), signal)) await sleep(this.tuning.pollInitialMs, signal);
           continue;
         }
         idle.reset();

@@ -41,18 +41,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export class Wakeup {
   private waiters = new Set<() => void>();
 
-  /** Resolves on the next wake(), after `ms` (if given), or when `signal` aborts. */
-  wait(ms: number | undefined, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
+  /** Resolves true on the next wake(), false after `ms` (if given) or when `signal` aborts. */
+  wait(ms: number | undefined, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
+      let woken = false;
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(done);
+        this.waiters.delete(wake);
         signal.removeEventListener('abort', done);
-        resolve();
+        resolve(woken);
+      };
+      const wake = () => {
+        woken = true;
+        done();
       };
       const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      this.waiters.add(done);
+      this.waiters.add(wake);
       signal.addEventListener('abort', done, { once: true });
     });
   }
