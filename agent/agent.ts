@@ -133,7 +133,9 @@ export class Agent {
     this.slots = new SlotCounter(config.taskSlots);
     this.metrics = new NodeMetricsSampler(config.workDir);
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    this.lookAhead = new LookAhead({ ...DEFAULT_LOOK_AHEAD, max: config.taskSlots, leadMs: this.tuning.lookAheadMs });
+    // At most twice the slots ahead: with tasks ending faster than a receive round trip, the
+    // messages in hand must last through the next receive.
+    this.lookAhead = new LookAhead({ ...DEFAULT_LOOK_AHEAD, max: Math.min(MAX_RECEIVE, 2 * config.taskSlots), leadMs: this.tuning.lookAheadMs });
     this.unreachable = new Backoff(this.tuning.unreachableInitialMs, this.tuning.unreachableMaxMs);
     this.log = options.log ?? (() => undefined);
   }

@@ -7,7 +7,7 @@
 // part).
 
 export interface LookAheadOptions {
-  /** Never more than this many messages ahead (the node's slots). */
+  /** Never more than this many messages ahead. */
   max: number;
   /** Hold what is expected to start within this long, or within two receive round trips if longer; 0 holds nothing. */
   leadMs: number;
