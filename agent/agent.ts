@@ -143,7 +143,7 @@ export class Agent {
   /** Connects to Storage (creating the pool's queues and the output container if missing). */
   static async create(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const log = options.log ?? (() => undefined);
-    const storage = createStorageClients(config.storage);
+    const storage = await createStorageClients(config.storage);
     const receiver = await BandReceiver.open(storage.queues, config.poolId, log);
     const outputs = storage.blobs.getContainerClient(TASK_OUTPUT_CONTAINER);
     await outputs.createIfNotExists();
