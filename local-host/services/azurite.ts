@@ -6,6 +6,7 @@
 import { createRequire, Module } from 'node:module';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 
@@ -43,6 +44,11 @@ type ChunkStoreClass = new (sizeLimit?: number) => unknown;
 function azuriteModule<T>(relative: string): T {
   withoutTelemetry();
   withoutIndexRebuilds();
+  withExtentCache();
+  return azuriteModuleRaw<T>(relative);
+}
+
+function azuriteModuleRaw<T>(relative: string): T {
   return require(`azurite/dist/src/${relative}`) as T;
 }
 
@@ -76,6 +82,71 @@ function withoutIndexRebuilds(): void {
       return undefined;
     }
     return update.call(this, doc);
+  };
+}
+
+/**
+ * Azurite reads each received queue message's text from its extent file on disk, one message
+ * after the other (open, read, close: several event-loop turns each), so a receive of 16 messages
+ * took 250-300 ms in a busy host. Extents are append-only and a written range never changes, so
+ * what the host itself wrote since it started is kept in memory (bounded, oldest dropped first)
+ * and read from there; everything is still written to disk as before, and anything not kept is
+ * read from disk.
+ */
+const EXTENT_CACHE_MAX_ENTRY_BYTES = 64 * 1024;
+const EXTENT_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+
+interface ExtentChunk {
+  id: string;
+  offset: number;
+  count: number;
+}
+
+class ExtentCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  static key(chunk: ExtentChunk): string {
+    return `${chunk.id}:${chunk.offset}:${chunk.count}`;
+  }
+
+  get(chunk: ExtentChunk | undefined): Buffer | undefined {
+    return chunk && chunk.count > 0 ? this.entries.get(ExtentCache.key(chunk)) : undefined;
+  }
+
+  set(chunk: ExtentChunk, data: Buffer): void {
+    if (data.length !== chunk.count || data.length > EXTENT_CACHE_MAX_ENTRY_BYTES) return;
+    this.entries.set(ExtentCache.key(chunk), Buffer.from(data));
+    this.bytes += data.length;
+    for (const [key, value] of this.entries) {
+      if (this.bytes <= EXTENT_CACHE_MAX_BYTES) break;
+      this.entries.delete(key);
+      this.bytes -= value.length;
+    }
+  }
+}
+
+function withExtentCache(): void {
+  const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
+  const proto = store?.prototype;
+  if (!proto || typeof proto.appendExtent !== 'function' || typeof proto.readExtent !== 'function' || proto.readExtent.name === 'readExtentCached') return;
+  const caches = new WeakMap<object, ExtentCache>();
+  const cacheOf = (self: object) => {
+    let cache = caches.get(self);
+    if (!cache) caches.set(self, (cache = new ExtentCache()));
+    return cache;
+  };
+  const append = proto.appendExtent as (this: object, data: unknown, contextId?: string) => Promise<ExtentChunk>;
+  proto.appendExtent = async function appendExtentCached(this: object, data: unknown, contextId?: string) {
+    const chunk = await append.call(this, data, contextId);
+    if (Buffer.isBuffer(data)) cacheOf(this).set(chunk, data);
+    return chunk;
+  };
+  const read = proto.readExtent as (this: object, chunk: ExtentChunk | undefined, contextId?: string) => Promise<NodeJS.ReadableStream>;
+  proto.readExtent = async function readExtentCached(this: object, chunk: ExtentChunk | undefined, contextId?: string) {
+    const cached = cacheOf(this).get(chunk);
+    if (cached) return Readable.from([cached], { objectMode: false });
+    return read.call(this, chunk, contextId);
   };
 }
 
