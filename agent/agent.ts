@@ -106,6 +106,8 @@ export class Agent {
   private readonly workArrives = new Wakeup();
   private workLikely: () => void = () => undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** The last receive brought as many messages as it asked for: more are probably queued. */
+  private queueDeep = false;
   private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
@@ -262,6 +264,7 @@ export class Agent {
           await sleep(this.unreachable.next(), signal);
           continue;
         }
+        this.queueDeep = received.length >= wanted;
         if (received.length === 0) {
           // Woken by a report of ours: the control plane is dispatching now, poll a moment later.
           if (await this.workArrives.wait(idle.next(), signal)) await sleep(this.tuning.pollInitialMs, signal);
@@ -287,10 +290,18 @@ export class Agent {
    * receives come in batches rather than one per task.
    */
   private wanted(): number {
-    const ahead = this.lookAhead.size(Date.now());
+    const ahead = this.ahead(Date.now());
     const inHand = this.waiting.length;
     if (inHand > 0 && inHand > Math.floor(ahead / 2)) return 0;
     return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand);
+  }
+
+  /**
+   * Messages to hold beyond the free slots. Only while the queue is deep (the last receive brought
+   * all it asked for): when it runs low, messages held here would be taken from idle nodes.
+   */
+  private ahead(now: number): number {
+    return this.queueDeep ? this.lookAhead.size(now) : 0;
   }
 
   /** A received message: ours already, impossible here, or work to start when slots allow. */
@@ -342,7 +353,7 @@ export class Agent {
   /** Gives back held messages beyond what the node expects to start soon, once they have waited a while. */
   private trimWaiting(): void {
     const now = Date.now();
-    const keep = this.slots.free + this.lookAhead.size(now);
+    const keep = this.slots.free + this.ahead(now);
     while (this.waiting.length > keep && now - this.waiting[this.waiting.length - 1]!.since >= WAITING_HOLD_MS) {
       const { lease } = this.waiting.pop()!;
       this.track(this.giveBack(lease));
