@@ -5,19 +5,22 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import {
+  PRIORITY_BANDS,
   TASK_OUTPUT_CONTAINER,
   taskOutputBlobName,
   type AgentNodeState,
   type CompleteRequest,
   type HeartbeatResponse,
+  type PriorityBand,
   type TaskMessage,
 } from '../shared/agent-protocol.js';
 import { isQueueError } from '../shared/ports/errors.js';
-import { Backoff, sleep } from './backoff.js';
+import { Backoff, sleep, Wakeup } from './backoff.js';
 import { BandReceiver, type ReceivedTask } from './band-receiver.js';
 import type { AgentConfig } from './config.js';
 import { ControlPlaneClient, DEFAULT_HEARTBEAT_MS } from './control-plane-client.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { DEFAULT_LOOK_AHEAD, LookAhead } from './look-ahead.js';
 import { NodeMetricsSampler } from './node-metrics.js';
 import { retryWhileUnavailable } from './retry.js';
 import { runCommand, type CommandRun } from './run-command.js';
@@ -41,6 +44,8 @@ export interface AgentTuning {
   heartbeatMs: number;
   /** How long a leaving agent keeps trying to hand back tasks to an unreachable control plane. */
   releaseTimeoutMs: number;
+  /** Messages are held ahead of free slots for tasks expected to start within this long; 0 holds none. */
+  lookAheadMs: number;
 }
 
 export const DEFAULT_TUNING: AgentTuning = {
@@ -51,7 +56,14 @@ export const DEFAULT_TUNING: AgentTuning = {
   unreachableMaxMs: 10_000,
   heartbeatMs: DEFAULT_HEARTBEAT_MS,
   releaseTimeoutMs: 10_000,
+  lookAheadMs: DEFAULT_LOOK_AHEAD.leadMs,
 };
+
+/** Storage queues hand out at most 32 messages per receive. */
+const MAX_RECEIVE = 32;
+/** A message held ahead of the slots for this long, beyond what the node expects to start soon, goes back. */
+const WAITING_HOLD_MS = 2_000;
+const WAITING_SWEEP_MS = 500;
 
 export type AgentExit = 'shutdown' | 'stopped';
 
@@ -62,16 +74,41 @@ export interface AgentOptions {
 
 type Phase = 'starting' | 'waitingforstarttask' | 'starttaskfailed' | 'ready' | 'draining' | 'leavingpool';
 
+interface WaitingTask {
+  task: TaskMessage;
+  band: PriorityBand;
+  lease: LeaseKeeper;
+  /** When it was received. */
+  since: number;
+}
+
 interface HeldTask {
   task: TaskMessage;
   lease: LeaseKeeper;
   run?: CommandRun;
+  /**
+   * The process has ended and its slots are free; the task is held until its end is reported and
+   * its message deleted, so a re-delivered message is still recognised as ours.
+   */
+  ended?: boolean;
 }
 
 export class Agent {
   private phase: Phase = 'starting';
   private readonly slots: SlotCounter;
   private readonly held = new Map<string, HeldTask>();
+  /** Received messages not started yet (no slots for them so far), highest band first. */
+  private readonly waiting: WaitingTask[] = [];
+  private readonly lookAhead: LookAhead;
+  /** Woken when slots become free or waiting tasks start. */
+  private readonly capacityChanged = new Wakeup();
+  /** Woken when new work is likely: cuts an idle poll short. */
+  private readonly workArrives = new Wakeup();
+  private workLikely: () => void = () => undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  /** The last receive brought as many messages as it asked for: more are probably queued. */
+  private queueDeep = false;
+  private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -98,13 +135,17 @@ export class Agent {
     this.slots = new SlotCounter(config.taskSlots);
     this.metrics = new NodeMetricsSampler(config.workDir);
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    // At most twice the slots ahead: with tasks ending faster than a receive round trip, the
+    // messages in hand must last through the next receive.
+    this.lookAhead = new LookAhead({ ...DEFAULT_LOOK_AHEAD, max: Math.min(MAX_RECEIVE, 2 * config.taskSlots), leadMs: this.tuning.lookAheadMs });
+    this.unreachable = new Backoff(this.tuning.unreachableInitialMs, this.tuning.unreachableMaxMs);
     this.log = options.log ?? (() => undefined);
   }
 
   /** Connects to Storage (creating the pool's queues and the output container if missing). */
   static async create(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const log = options.log ?? (() => undefined);
-    const storage = createStorageClients(config.storage);
+    const storage = await createStorageClients(config.storage);
     const receiver = await BandReceiver.open(storage.queues, config.poolId, log);
     const outputs = storage.blobs.getContainerClient(TASK_OUTPUT_CONTAINER);
     await outputs.createIfNotExists();
@@ -113,7 +154,7 @@ export class Agent {
   }
 
   get state(): AgentNodeState {
-    if (this.phase === 'ready') return this.held.size > 0 ? 'running' : 'idle';
+    if (this.phase === 'ready') return this.running().length > 0 ? 'running' : 'idle';
     if (this.phase === 'draining') return 'leavingpool';
     return this.phase;
   }
@@ -130,6 +171,7 @@ export class Agent {
     await this.workDone;
     this.stopHeartbeats.abort();
     await heartbeats;
+    this.client.close();
     return exit;
   }
 
@@ -148,14 +190,19 @@ export class Agent {
       this.stopTaking.abort();
       this.startTask?.run.kill('release');
       await this.workDone;
-      if (graceMs > 0 && this.held.size > 0) await Promise.race([this.allSettled(), sleep(graceMs)]);
-      for (const held of this.held.values()) held.run?.kill('release');
+      if (graceMs > 0 && this.running().length > 0) await Promise.race([this.allSettled(), sleep(graceMs)]);
+      for (const held of this.running()) held.run?.kill('release');
       const reportsDeadline = setTimeout(() => this.giveUpReports.abort(), this.tuning.releaseTimeoutMs);
       await this.allSettled();
       clearTimeout(reportsDeadline);
       this.resolveExit(exit);
     })();
     return this.leaving;
+  }
+
+  /** Held tasks whose process has not ended yet: these occupy slots. */
+  private running(): HeldTask[] {
+    return [...this.held.values()].filter((held) => !held.ended);
   }
 
   private async allSettled(): Promise<void> {
@@ -190,64 +237,159 @@ export class Agent {
   private async workLoop(): Promise<void> {
     const signal = this.stopTaking.signal;
     const idle = new Backoff(this.tuning.pollInitialMs, this.tuning.pollMaxMs);
-    const unreachable = new Backoff(this.tuning.unreachableInitialMs, this.tuning.unreachableMaxMs);
-    while (!signal.aborted) {
-      if (!(await this.slots.waitFor(1, signal))) break;
-      if (this.pauseUntil > Date.now()) {
-        await sleep(this.pauseUntil - Date.now(), signal);
-        continue;
-      }
-      let received: ReceivedTask[];
-      try {
-        received = await this.receiver.receiveUpTo(this.slots.free, this.config.leaseMs);
-      } catch (error) {
-        this.log(`cannot read the pool's queues: ${(error as Error).message}`);
-        await sleep(unreachable.next(), signal);
-        continue;
-      }
-      if (received.length === 0) {
-        await sleep(idle.next(), signal);
-        continue;
-      }
+    const sweep = setInterval(() => this.trimWaiting(), WAITING_SWEEP_MS);
+    this.workLikely = () => {
+      // A task of ours just ended: the control plane may be dispatching its dependents now.
       idle.reset();
-      unreachable.reset();
-      for (const [i, item] of received.entries()) {
-        const { task } = item;
-        const same = this.held.get(task.dispatchId);
-        if (same) {
-          // Our own running task, whose lease lapsed (e.g. Storage was unreachable): keep holding it.
-          same.lease.adopt(item.message);
+      this.workArrives.wake();
+    };
+    try {
+      while (!signal.aborted) {
+        const wanted = this.wanted();
+        if (wanted <= 0) {
+          await this.capacityChanged.wait(undefined, signal);
           continue;
         }
-        const lease = new LeaseKeeper(item.queue, item.message, this.config.leaseMs, this.log).start();
-        if (task.requiredSlots > this.config.taskSlots) {
-          this.track(this.refuseOversized(task, lease));
+        if (this.pauseUntil > Date.now()) {
+          await sleep(this.pauseUntil - Date.now(), signal);
           continue;
         }
-        // The task waits, holding its message, until enough slots are free.
-        if (signal.aborted || !(await this.slots.waitFor(task.requiredSlots, signal))) {
-          await Promise.all([lease, ...received.slice(i + 1).map((r) => new LeaseKeeper(r.queue, r.message, this.config.leaseMs, this.log))].map((l) => this.giveBack(l)));
-          return;
+        let received: ReceivedTask[];
+        try {
+          const began = performance.now();
+          received = await this.receiver.receiveUpTo(wanted, this.config.leaseMs);
+          if (received.length > 0) this.lookAhead.received(performance.now() - began);
+        } catch (error) {
+          this.log(`cannot read the pool's queues: ${(error as Error).message}`);
+          await sleep(this.unreachable.next(), signal);
+          continue;
         }
-        // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
-        // with short tasks instead of waiting a control-plane round trip per task.
-        this.slots.take(task.requiredSlots);
-        this.track(this.claimAndRun(task, lease, unreachable));
+        this.queueDeep = received.length >= wanted;
+        if (received.length === 0) {
+          // Woken by a report of ours: the control plane is dispatching now, poll a moment later.
+          if (await this.workArrives.wait(idle.next(), signal)) await sleep(this.tuning.pollInitialMs, signal);
+          continue;
+        }
+        idle.reset();
+        this.unreachable.reset();
+        for (const item of received) this.accept(item);
+        this.startWaiting();
       }
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(this.resumeTimer);
+      this.workLikely = () => undefined;
+      // Taking no more work: what has not started goes back for other nodes.
+      await Promise.all(this.waiting.splice(0).map((w) => this.giveBack(w.lease)));
     }
   }
 
-  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, unreachable: Backoff): Promise<void> {
+  /**
+   * How many messages to ask the queues for now: enough to fill the free slots and the look-ahead.
+   * While messages are in hand, the next receive waits until they fall to half the look-ahead, so
+   * receives come in batches rather than one per task.
+   */
+  private wanted(): number {
+    const ahead = this.ahead(Date.now());
+    const inHand = this.waiting.length;
+    if (inHand > 0 && inHand > Math.floor(ahead / 2)) return 0;
+    return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand);
+  }
+
+  /**
+   * Messages to hold beyond the free slots. Only while the queue is deep (the last receive brought
+   * all it asked for): when it runs low, messages held here would be taken from idle nodes.
+   */
+  private ahead(now: number): number {
+    return this.queueDeep ? this.lookAhead.size(now) : 0;
+  }
+
+  /** A received message: ours already, impossible here, or work to start when slots allow. */
+  private accept(item: ReceivedTask): void {
+    const { task } = item;
+    const same = this.held.get(task.dispatchId) ?? this.waiting.find((w) => w.task.dispatchId === task.dispatchId);
+    if (same) {
+      // Our own task, whose lease lapsed (e.g. Storage was unreachable): keep holding it.
+      same.lease.adopt(item.message);
+      return;
+    }
+    const lease = new LeaseKeeper(item.queue, item.message, this.config.leaseMs, this.log).start();
+    if (task.requiredSlots > this.config.taskSlots) {
+      this.track(this.refuseOversized(task, lease));
+      return;
+    }
+    // Higher bands first, in arrival order within a band.
+    const rank = PRIORITY_BANDS.indexOf(item.band);
+    const at = this.waiting.findIndex((w) => PRIORITY_BANDS.indexOf(w.band) > rank);
+    const waiting: WaitingTask = { task, band: item.band, lease, since: Date.now() };
+    if (at === -1) this.waiting.push(waiting);
+    else this.waiting.splice(at, 0, waiting);
+  }
+
+  /**
+   * Starts waiting tasks in order while their slots are free. A task needing more slots than are
+   * free holds up those behind it, so it is not overtaken for ever by smaller ones.
+   */
+  private startWaiting(): void {
+    if (this.stopTaking.signal.aborted) return;
+    const pause = this.pauseUntil - Date.now();
+    if (pause > 0) {
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = setTimeout(() => this.startWaiting(), pause);
+      return;
+    }
+    let started = false;
+    while (this.waiting.length > 0 && this.waiting[0]!.task.requiredSlots <= this.slots.free) {
+      const { task, lease } = this.waiting.shift()!;
+      // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
+      // with short tasks instead of waiting a control-plane round trip per task.
+      this.slots.take(task.requiredSlots);
+      this.track(this.claimAndRun(task, lease));
+      started = true;
+    }
+    if (started) this.capacityChanged.wake();
+  }
+
+  /** Gives back held messages beyond what the node expects to start soon, once they have waited a while. */
+  private trimWaiting(): void {
+    const now = Date.now();
+    const keep = this.slots.free + this.ahead(now);
+    while (this.waiting.length > keep && now - this.waiting[this.waiting.length - 1]!.since >= WAITING_HOLD_MS) {
+      const { lease } = this.waiting.pop()!;
+      this.track(this.giveBack(lease));
+      this.capacityChanged.wake();
+    }
+  }
+
+  /** This node may take no work for a while: what it has not started goes back at once. */
+  private giveBackWaiting(): void {
+    for (const { lease } of this.waiting.splice(0)) this.track(this.giveBack(lease));
+    this.capacityChanged.wake();
+  }
+
+  /** Slots given back: by a task whose process ended, or by a claim that did not go through. */
+  private freeSlots(count: number, taskEnded: boolean): void {
+    this.slots.give(count);
+    if (taskEnded) this.lookAhead.ended(Date.now());
+    this.capacityChanged.wake();
+    this.startWaiting();
+  }
+
+  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper): Promise<void> {
     const claim = await this.claim(task);
     if (claim === 'unreachable' || claim === 'notUsable' || claim === 'refused') {
-      this.slots.give(task.requiredSlots);
+      if (claim === 'unreachable') {
+        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.unreachable.next());
+      } else if (claim === 'notUsable') {
+        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.tuning.unreachableMaxMs);
+        this.giveBackWaiting();
+      }
+      this.freeSlots(task.requiredSlots, false);
       if (claim === 'unreachable') {
         // Leave the message: it reappears when its lease ends.
         await lease.stop();
-        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + unreachable.next());
       } else if (claim === 'notUsable') {
         await this.giveBack(lease);
-        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.tuning.unreachableMaxMs);
       } else {
         await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
       }
@@ -315,10 +457,16 @@ export class Agent {
       }
       // A task that ended on its own just before the agent came to kill it is reported, not given back.
       if (outcome.killedBy === 'release') await this.release(held);
-      else await this.reportEnd(task, held.lease, outcome);
+      else {
+        // The process is gone, so its slots are free: the next task need not wait for this
+        // report's round trip and the message delete.
+        held.ended = true;
+        this.freeSlots(task.requiredSlots, true);
+        await this.reportEnd(task, held.lease, outcome);
+      }
     } finally {
       this.held.delete(task.dispatchId);
-      this.slots.give(task.requiredSlots);
+      if (!held.ended) this.freeSlots(task.requiredSlots, false);
     }
   }
 
@@ -343,6 +491,7 @@ export class Agent {
       await lease.stop();
       return;
     }
+    this.workLikely();
     await lease.delete().catch((error: unknown) => this.log(`cannot delete the message of ${task.jobId}/${task.taskId}: ${(error as Error).message}`));
   }
 
@@ -403,7 +552,7 @@ export class Agent {
           state: this.state,
           bootTime: this.bootTime,
           taskSlots: this.config.taskSlots,
-          runningTasks: [...this.held.values()].map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
+          runningTasks: this.running().map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
           metrics: await this.metrics.sample(),
           ...(poisoned.length ? { poisoned } : {}),
         });
@@ -421,7 +570,7 @@ export class Agent {
   private obey(answer: HeartbeatResponse): void {
     for (const target of answer.kill) {
       const held = this.held.get(target.dispatchId);
-      if (held && held.task.jobId === target.jobId && held.task.taskId === target.taskId) {
+      if (held && !held.ended && held.task.jobId === target.jobId && held.task.taskId === target.taskId) {
         this.log(`terminating ${target.jobId}/${target.taskId}`);
         held.run?.kill('terminate');
       }

@@ -36,3 +36,33 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** A wait that another part of the agent can cut short (e.g. when slots become free). */
+export class Wakeup {
+  private waiters = new Set<() => void>();
+
+  /** Resolves true on the next wake(), false after `ms` (if given) or when `signal` aborts. */
+  wait(ms: number | undefined, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let woken = false;
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', done);
+        resolve(woken);
+      };
+      const wake = () => {
+        woken = true;
+        done();
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.waiters.add(wake);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  wake(): void {
+    for (const done of [...this.waiters]) done();
+  }
+}

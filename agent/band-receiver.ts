@@ -19,25 +19,32 @@ export interface PoisonReport {
   reason: string;
 }
 
+/** How long a busy node goes without looking at higher bands that were empty. */
+export const HIGHER_BAND_RECHECK_MS = 250;
+
 export function poisonQueueName(queueName: string): string {
   return `${queueName}-poison`;
 }
 
 export class BandReceiver {
   private poisoned: PoisonReport[] = [];
+  /** The band below the top that yielded the last receive's work, while the bands above were empty. */
+  private busyBand: number | undefined;
+  private higherEmptyAt = 0;
   private poisonQueues = new Map<string, Promise<WorkQueue>>();
 
   private constructor(
     private readonly service: QueueServiceClient,
     private readonly bands: { band: PriorityBand; queue: WorkQueue }[],
     private readonly log: (line: string) => void,
+    private readonly recheckMs: number,
   ) {}
 
-  static async open(service: QueueServiceClient, poolId: string, log: (line: string) => void): Promise<BandReceiver> {
+  static async open(service: QueueServiceClient, poolId: string, log: (line: string) => void, recheckMs = HIGHER_BAND_RECHECK_MS): Promise<BandReceiver> {
     const bands = await Promise.all(
       PRIORITY_BANDS.map(async (band) => ({ band, queue: await StorageQueueWorkQueue.fromService(service, poolQueueName(poolId, band)) })),
     );
-    return new BandReceiver(service, bands, log);
+    return new BandReceiver(service, bands, log, recheckMs);
   }
 
   /** The next valid task message, leased for `leaseMs`, or undefined when every band is empty. */
@@ -48,9 +55,17 @@ export class BandReceiver {
   /**
    * Up to `max` tasks from the highest band that has any: one queue call fetches a batch, so a
    * node with many free slots fills them without a round trip per task.
+   *
+   * While a lower band keeps yielding work, the empty bands above it are looked at again only
+   * every `recheckMs`, not before every receive: a busy node would otherwise spend a queue request
+   * (and its round trip) per receive on each empty higher band. Work arriving there waits at most
+   * that long for its precedence.
    */
   async receiveUpTo(max: number, leaseMs: number): Promise<ReceivedTask[]> {
-    for (const { band, queue } of this.bands) {
+    const now = Date.now();
+    const from = this.busyBand !== undefined && now - this.higherEmptyAt < this.recheckMs ? this.busyBand : 0;
+    for (let b = from; b < this.bands.length; b++) {
+      const { band, queue } = this.bands[b]!;
       // A band keeps its precedence even when its head is poison: move it and look again.
       for (;;) {
         const messages = await queue.receive(Math.min(Math.max(1, max), 32), leaseMs);
@@ -61,9 +76,15 @@ export class BandReceiver {
           if (parsed.ok) tasks.push({ band, queue, message, task: parsed.task });
           else await this.moveToPoison(queue, message, parsed.reason);
         }
-        if (tasks.length) return tasks;
+        if (tasks.length) {
+          // Every band above this one was empty just now (unless they were skipped as such).
+          if (b > 0 && from === 0) this.higherEmptyAt = now;
+          this.busyBand = b > 0 ? b : undefined;
+          return tasks;
+        }
       }
     }
+    this.busyBand = undefined;
     return [];
   }
 

@@ -32,9 +32,7 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
   let killProcess: ((reason: KillReason) => void) | undefined;
   const done = (async (): Promise<ProcessOutcome> => {
     const workingDir = path.join(spec.taskDir, 'wd');
-    // Each attempt starts from an empty working directory.
-    await rm(workingDir, { recursive: true, force: true });
-    await mkdir(workingDir, { recursive: true });
+    await emptyDirectory(workingDir);
     const [stdout, stderr] = await Promise.all([
       spec.openOutput('stdout.txt', path.join(spec.taskDir, 'stdout.txt')),
       spec.openOutput('stderr.txt', path.join(spec.taskDir, 'stderr.txt')),
@@ -72,4 +70,16 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
       killProcess?.(reason);
     },
   };
+}
+
+/** Each attempt starts from an empty working directory: a new one, or an earlier attempt's emptied. */
+async function emptyDirectory(dir: string): Promise<void> {
+  try {
+    // Resolves undefined when the directory already existed; usually it did not (one call, not two).
+    if ((await mkdir(dir, { recursive: true })) !== undefined) return;
+  } catch {
+    // Something other than a directory is in the way: removed below.
+  }
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
 }

@@ -1,6 +1,7 @@
 // fnbatch's side of the compute benchmark: the app on an in-process local host, its context
-// adapters wrapped in request counters, and its local agents sent through counting proxies, so a
-// run can report what each task cost the control plane as well as how long it took.
+// adapters wrapped in request counters, and its local agents sent through counting proxies (on a
+// worker thread, off the host's event loop), so a run can report what each task cost the control
+// plane as well as how long it took.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { partsFromSettings, setAppContext, type AppContextParts } from '../share
 import { jobInstanceId } from '../shared/app/documents.js';
 import { createScaleSetProvider } from '../shared/app/scale-set-factory.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
-import { classifyApiRequest, classifyBlobRequest, classifyQueueRequest, startCountingProxy, type CountingProxy } from './compute-proxy.js';
+import { startCountingProxiesInWorker, type CountingProxies } from './compute-proxy-worker.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
@@ -57,7 +58,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
   let provideParts!: (parts: Promise<AppContextParts>) => void;
   setAppContext(new Promise<AppContextParts>((resolve) => (provideParts = resolve)));
 
-  const proxies: CountingProxy[] = [];
+  let proxies: CountingProxies | undefined;
   let host: RunningHost | undefined;
   const dataDir = process.env.BENCH_IN_MEMORY === '1' ? undefined : mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-'));
   try {
@@ -73,24 +74,30 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
     const storage = process.env.AzureWebJobsStorage;
     if (!storage) throw new Error('the local host did not set AzureWebJobsStorage');
     const settings = parseConnectionString(storage);
-    const queueProxy = await startCountingProxy(required(settings, 'QueueEndpoint'), classifyQueueRequest, agentCounter);
-    const blobProxy = await startCountingProxy(required(settings, 'BlobEndpoint'), classifyBlobRequest, agentCounter);
-    const apiProxy = await startCountingProxy(host.baseUrl, classifyApiRequest, agentCounter);
-    proxies.push(queueProxy, blobProxy, apiProxy);
+    proxies = await startCountingProxiesInWorker(
+      [
+        { target: required(settings, 'QueueEndpoint'), kind: 'queue' },
+        { target: required(settings, 'BlobEndpoint'), kind: 'blob' },
+        { target: host.baseUrl, kind: 'api' },
+      ],
+      agentCounter,
+    );
+    const [queueUrl, blobUrl, apiUrl] = proxies.urls;
     const agentEnv: NodeJS.ProcessEnv = {
       ...process.env,
-      AzureWebJobsStorage: formatConnectionString({ ...settings, QueueEndpoint: queueProxy.url, BlobEndpoint: blobProxy.url }),
-      FUNCTIONS_LOCAL_BASE_URL: apiProxy.url,
+      AzureWebJobsStorage: formatConnectionString({ ...settings, QueueEndpoint: queueUrl!, BlobEndpoint: blobUrl! }),
+      FUNCTIONS_LOCAL_BASE_URL: apiUrl!,
     };
     provideParts(countingParts(appCounter, agentEnv));
   } catch (err) {
     // Settle the context with something harmless: the host's shutdown waits for it.
     provideParts(Promise.resolve({ store: new MemoryDocumentStore() }));
     await host?.stop();
-    for (const proxy of proxies) await proxy.close();
+    await proxies?.close();
     throw err;
   }
   const running = host;
+  const counting = proxies;
 
   const call: Call = async (method, route, body) => {
     const res = await fetch(`${running.baseUrl}/api/${route}`, {
@@ -127,6 +134,8 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
         onAllTasksComplete: 'terminatejob',
         tasks: tasks.map((t) => ({ id: t.id, commandLine: commandLineOf(t), ...(t.deps.length ? { dependsOn: { taskIds: t.deps } } : {}) })),
       };
+      // Requests of the set-up (e.g. idle polls) must not be counted against the job.
+      await counting.flush();
       appCounter.reset();
       agentCounter.reset();
       const submittedAt = Date.now();
@@ -149,7 +158,9 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       // An agent deletes a task's message only once its end report has been answered, so the last
       // deletes may still be on their way when the job completes: let them land before counting.
       const settleBy = performance.now() + 5_000;
-      while (agentCounter.get('queue.delete') < tasks.length && performance.now() < settleBy) {
+      for (;;) {
+        await counting.flush();
+        if (agentCounter.get('queue.delete') >= tasks.length || performance.now() >= settleBy) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const app = appCounter.snapshot();
@@ -174,7 +185,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
 
     async stop() {
       await running.stop();
-      for (const proxy of proxies) await proxy.close();
+      await counting.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

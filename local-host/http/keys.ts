@@ -38,23 +38,29 @@ export async function loadKeys(opts: LoadKeysOptions): Promise<HostKeys> {
 }
 
 export function createHostKeys(functionKey: string, masterKey: string): HostKeys {
-  const systemKeys = new Map<string, string>();
-  const systemKey = (name: string): string => {
-    let key = systemKeys.get(name);
-    if (key === undefined) {
-      key = createHmac('sha256', masterKey).update(`fnbatch-system-key:${name}`).digest('base64url');
-      systemKeys.set(name, key);
+  // The expected keys' digests are computed once: a request then costs one hash (of the key it
+  // presents), not one per candidate key and another per expected key.
+  const masterDigest = digest(masterKey);
+  const functionDigest = digest(functionKey);
+  const systemKeys = new Map<string, { key: string; digest: Buffer }>();
+  const systemEntry = (name: string) => {
+    let entry = systemKeys.get(name);
+    if (entry === undefined) {
+      const key = createHmac('sha256', masterKey).update(`fnbatch-system-key:${name}`).digest('base64url');
+      entry = { key, digest: digest(key) };
+      systemKeys.set(name, entry);
     }
-    return key;
+    return entry;
   };
 
   const authorize = (level: KeyAuthLevel, presented: string | undefined, systemName?: string): boolean => {
     if (level === 'anonymous') return true;
     if (presented === undefined || presented === '') return false;
     // Evaluate every candidate so the time taken does not reveal which key came close.
-    const isMaster = constantTimeEquals(presented, masterKey);
-    const isFunction = constantTimeEquals(presented, functionKey);
-    const isSystem = systemName !== undefined && constantTimeEquals(presented, systemKey(systemName));
+    const presentedDigest = digest(presented);
+    const isMaster = timingSafeEqual(presentedDigest, masterDigest);
+    const isFunction = timingSafeEqual(presentedDigest, functionDigest);
+    const isSystem = systemName !== undefined && timingSafeEqual(presentedDigest, systemEntry(systemName).digest);
     switch (level) {
       case 'function':
         return isMaster || isFunction;
@@ -67,14 +73,16 @@ export function createHostKeys(functionKey: string, masterKey: string): HostKeys
     }
   };
 
-  return { functionKey, masterKey, systemKey, authorize };
+  return { functionKey, masterKey, systemKey: (name) => systemEntry(name).key, authorize };
 }
 
 /** Compares digests, so neither the content nor the length of the secret leaks through timing. */
 export function constantTimeEquals(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }
 
 function generateKeys(): StoredKeys {

@@ -8,7 +8,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteHandle } from '../../local-host/services/azurite.js';
 import { poolQueueName, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
-import { poisonQueueName } from '../../agent/band-receiver.js';
+import { BandReceiver, poisonQueueName } from '../../agent/band-receiver.js';
 import { ControlPlaneDouble } from './support/control-plane-double.js';
 import { delay, enqueue, isProcessAlive, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
 import { startTestAgent, type TestAgent } from './support/in-process-agent.js';
@@ -185,6 +185,20 @@ describe('slots and priorities', () => {
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.reduce((sum, t) => sum + t.slots, 0)).toBeLessThanOrEqual(3);
   });
 
+  it('while a lower band yields work, looks at empty higher bands again only after a short while', async () => {
+    const poolId = uniquePoolId();
+    const receiver = await BandReceiver.open(QueueServiceClient.fromConnectionString(azurite.connectionString), poolId, () => undefined, 400);
+    for (let i = 0; i < 3; i++) await send(poolId, taskMessage('true', { taskId: `normal-${i}` }), 'normal');
+    const first = await receiver.receiveUpTo(1, 30_000);
+    expect(first.map((r) => r.task.taskId)).toEqual(['normal-0']);
+    await send(poolId, taskMessage('true', { taskId: 'urgent' }), 'high');
+    // The high band was empty a moment ago: not looked at again yet.
+    expect((await receiver.receiveUpTo(1, 30_000)).map((r) => r.task.taskId)).toEqual(['normal-1']);
+    await delay(450);
+    expect((await receiver.receiveUpTo(1, 30_000)).map((r) => r.task.taskId)).toEqual(['urgent']);
+    expect((await receiver.receiveUpTo(1, 30_000)).map((r) => r.task.taskId)).toEqual(['normal-2']);
+  });
+
   it('takes work from a higher band first', async () => {
     controlPlane = await ControlPlaneDouble.start();
     const poolId = uniquePoolId();
@@ -197,6 +211,50 @@ describe('slots and priorities', () => {
     running.push(await startTestAgent(controlPlane, azurite.connectionString, poolId));
     await completion('low');
     expect(controlPlane.claims.map((c) => c.body.taskId)).toEqual(['high', 'normal', 'low']);
+  });
+});
+
+describe('keeping slots busy', () => {
+  it("frees a task's slot when its process ends, not when its slow report is answered", async () => {
+    const { poolId } = await setUp({ taskSlots: 1 });
+    controlPlane.completeDelayMs = 1500;
+    const first = taskMessage('true');
+    const second = taskMessage('true');
+    await send(poolId, first);
+    await send(poolId, second);
+    await completion(second.taskId);
+    const reportOfFirst = controlPlane.completions.find((c) => c.body.taskId === first.taskId)!;
+    const claimOfSecond = controlPlane.claims.find((c) => c.body.taskId === second.taskId)!;
+    // The second task was claimed while the first one's report was still waiting for its answer.
+    expect(claimOfSecond.at).toBeLessThan(reportOfFirst.at + 1000);
+    // Both messages are deleted once their reports are answered.
+    await waitFor(async () => (await queueClient(poolId).getProperties()).approximateMessagesCount === 0, 'messages deleted');
+    // A task whose report is pending is not running: heartbeats never showed more than the one slot.
+    for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
+  });
+
+  it('gives back a message it took ahead once the tasks before it turn out to be long', async () => {
+    const { poolId } = await setUp({ taskSlots: 1 });
+    // Short tasks first, so the node sees tasks ending quickly and takes messages ahead.
+    const quick = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
+    for (const task of quick) await send(poolId, task);
+    for (const task of quick) await completion(task.taskId);
+    const long = taskMessage('sleep 6');
+    const next = taskMessage('true');
+    await send(poolId, long);
+    await send(poolId, next);
+    await waitFor(() => controlPlane.claims.some((c) => c.body.taskId === long.taskId), 'claim of the long task');
+    // While the long task runs, the next message is (again) visible for other nodes to take.
+    const [visible] = await waitFor(async () => {
+      const peeked = (await queueClient(poolId).peekMessages()).peekedMessageItems;
+      return peeked.length === 1 ? peeked : undefined;
+    }, 'the next message visible', 5_000);
+    // It had been taken (received once) and given back.
+    expect(visible!.dequeueCount).toBe(1);
+    expect(controlPlane.completionOf(long.taskId)).toBeUndefined();
+    expect(controlPlane.claims.some((c) => c.body.taskId === next.taskId)).toBe(false);
+    // It still runs here once the slot is free.
+    expect((await completion(next.taskId, 15_000)).exitCode).toBe(0);
   });
 });
 

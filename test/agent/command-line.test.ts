@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandLineError, splitCommandLine } from '../../agent/command-line.js';
 import { AgentConfigError, loadAgentConfig } from '../../agent/config.js';
-import { accountUrls } from '../../agent/storage-clients.js';
+import { accountUrls, createStorageClients } from '../../agent/storage-clients.js';
 import { parseTaskMessage } from '../../agent/task-message.js';
 
 describe('splitCommandLine', () => {
@@ -71,6 +71,15 @@ describe('accountUrls', () => {
     });
     expect(() => accountUrls('http://myacct.queue.core.windows.net')).toThrow(AgentConfigError);
     expect(() => accountUrls('not a thing')).toThrow(AgentConfigError);
+  });
+
+  it('signs in with the managed identity for an account name, and with the key for a connection string', async () => {
+    const byName = await createStorageClients('myacct');
+    expect(byName.queues.url).toMatch(/^https:\/\/myacct\.queue\.core\.windows\.net\/?$/);
+    expect(byName.blobs.url).toMatch(/^https:\/\/myacct\.blob\.core\.windows\.net\/?$/);
+    expect(byName.queues.credential.constructor.name).toBe('DefaultAzureCredential');
+    const byKey = await createStorageClients('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;BlobEndpoint=http://127.0.0.1:2/devstoreaccount1;');
+    expect(byKey.queues.credential.constructor.name).toBe('StorageSharedKeyCredential');
   });
 });
 

@@ -103,6 +103,29 @@ describe('startAzurite with a dataDir', () => {
     }
   });
 
+  it('on disk, hands out exactly the texts it was sent, updated texts included', async () => {
+    const azurite = await startAzurite({ dataDir: path.join(dataDir, 'texts') });
+    try {
+      const queue = new QueueClient(azurite.connectionString, 'texts');
+      await queue.create();
+      const texts = Array.from({ length: 40 }, (_, i) => `message ${i} ünïcødé ${'x'.repeat(i * 100)}`);
+      texts.push('y'.repeat(60 * 1024));
+      for (const text of texts) await queue.sendMessage(text);
+      const got: { messageId: string; popReceipt: string; messageText: string }[] = [];
+      while (got.length < texts.length) got.push(...(await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 })).receivedMessageItems);
+      expect(got.map((m) => m.messageText).sort()).toEqual([...texts].sort());
+      const first = got[0]!;
+      const updated = await queue.updateMessage(first.messageId, first.popReceipt, 'changed', 0);
+      expect(updated.popReceipt).toBeTruthy();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const again = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
+      expect(again).toContain('changed');
+      expect(again).not.toContain(first.messageText);
+    } finally {
+      await azurite.stop();
+    }
+  });
+
   it('in memory writes nothing to disk', async () => {
     // Other test files share the working directory, so look only for Azurite's own store names.
     const azuriteFiles = async () => (await readdir(process.cwd())).filter((f) => /azurite|__(queue|blob|table)storage__/.test(f));

@@ -30,6 +30,8 @@ export class ControlPlaneDouble {
   refuseClaim: (claim: ClaimRequest) => ClaimRefusal | undefined = () => undefined;
   /** While true every call answers 503, as an unreachable control plane would look through a gateway. */
   down = false;
+  /** Answers end reports this much later (a slow control plane). */
+  completeDelayMs = 0;
   nextHeartbeatMs = 200;
   private kills: HeartbeatResponse['kill'] = [];
   private drain = false;
@@ -65,6 +67,10 @@ export class ControlPlaneDouble {
           case '/api/agent/complete': {
             const duplicate = double.completions.some((c) => c.body.dispatchId === body.dispatchId);
             double.completions.push({ at, body });
+            if (double.completeDelayMs > 0) {
+              setTimeout(() => reply(200, { accepted: !duplicate }), double.completeDelayMs);
+              return;
+            }
             return reply(200, { accepted: !duplicate });
           }
           case '/api/agent/release':
