@@ -10,7 +10,6 @@ import { createJob, terminateJob, type Services } from '../shared/app/job-servic
 import { markSilentNodes } from '../shared/app/node-service.js';
 import { createPool, handleSilentNodes, listPools, reconcilePool } from '../shared/app/pool-service.js';
 import { terminateTask } from '../shared/app/task-service.js';
-import { MemoryDocumentStore } from '../shared/adapters/memory-document-store.js';
 import type { DocumentStore } from '../shared/ports/document-store.js';
 import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
 import type { WorkQueue } from '../shared/ports/work-queue.js';
@@ -20,6 +19,7 @@ import { Kernel, ThreadAbandoned, type SimThread, type Step, type ThreadKind } f
 import { SimAgent } from './models/sim-agent.js';
 import { SimQueues } from './models/sim-queues.js';
 import { SimScaleSets } from './models/sim-scale-sets.js';
+import { SimMemoryStore } from './models/sim-memory-store.js';
 import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
 import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
@@ -44,7 +44,7 @@ export class Trace {
 export class World {
   readonly clock = new VirtualClock();
   readonly kernel = new Kernel();
-  readonly store = new MemoryDocumentStore();
+  readonly store = new SimMemoryStore();
   readonly journal = new SimJournal();
   readonly trace: Trace;
   readonly monitors: Monitors;
