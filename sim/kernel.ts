@@ -31,16 +31,16 @@ export interface Step {
 }
 
 interface ThreadState extends SimThread {
+  owner?: string;
   abandon?: (reason: Error) => void;
   done: boolean;
   abandoned: boolean;
 }
 
 interface Point {
-  seq: number;
   thread: ThreadState;
-  label: string;
-  resume: () => void;
+  /** Built once: the simulator offers the same point at every step until it is chosen. */
+  step: Step;
 }
 
 export class Kernel {
@@ -90,23 +90,22 @@ export class Kernel {
     if (state.abandoned) return new Promise<void>(() => undefined);
     return new Promise<void>((resolve) => {
       const seq = this.nextPoint++;
-      this.points.set(seq, { seq, thread: state, label, resume: resolve });
+      const step: Step = {
+        owner: (state.owner ??= `${state.name}#${state.id}`),
+        label: `${state.name}: ${label}`,
+        run: () => {
+          this.points.delete(seq);
+          resolve();
+        },
+      };
+      this.points.set(seq, { thread: state, step });
     });
   }
 
   /** The blocked threads, oldest point first, as steps that resume them. */
   blockedSteps(): Step[] {
     const steps: Step[] = [];
-    for (const p of this.points.values()) {
-      steps.push({
-        owner: `${p.thread.name}#${p.thread.id}`,
-        label: `${p.thread.name}: ${p.label}`,
-        run: () => {
-          this.points.delete(p.seq);
-          p.resume();
-        },
-      });
-    }
+    for (const p of this.points.values()) steps.push(p.step);
     return steps;
   }
 

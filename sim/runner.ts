@@ -54,24 +54,25 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   let step = 0;
   let stuck = false;
   for (; step < maxSteps; step++) {
-    world.injectFaults(step);
-    await kernel.settle();
+    // The previous step ended settled; only an injected fault leaves anything to run.
+    if (world.injectFaults(step)) await kernel.settle();
     const steps = world.steps();
-    const next = world.nextEventAt();
-    if (next !== undefined && steps.length === 0) {
+    if (steps.length === 0) {
+      const next = world.nextEventAt();
+      if (next === undefined) {
+        stuck = true; // nothing can happen now or later
+        break;
+      }
       clock.advanceTo(next);
       continue;
     }
-    if (steps.length > 0 && prng.chance(scenario.faults.timePasses)) {
+    if (prng.chance(scenario.faults.timePasses)) {
       // Time moves on while work is in flight (a slow call, a GC pause): a bounded stall, so that
       // a healthy node is not written off merely because the simulator looked away.
+      const next = world.nextEventAt();
       const stall = prng.between(1, MAX_STALL_MS);
       clock.advanceTo(next === undefined ? clock.now() + stall : Math.min(next, clock.now() + stall));
       continue;
-    }
-    if (steps.length === 0) {
-      stuck = true; // nothing can happen now or later
-      break;
     }
     const chosen = steps[steps.length === 1 ? 0 : strategy.pick(steps, step)]!;
     trace.add(chosen.label);
@@ -111,7 +112,9 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     steps: step,
     virtualMs: clock.now() - world.start,
     violation,
-    trace: trace.lines,
+    get trace() {
+      return trace.lines;
+    },
     scheduleHash: hash,
     summary: monitors.summary(),
   };

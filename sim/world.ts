@@ -32,12 +32,19 @@ const MAINTENANCE_MS = 2000;
 const HOST_GROUP = (epoch: number) => `host:${epoch}`;
 
 export class Trace {
-  readonly lines: string[] = [];
+  private readonly times: number[] = [];
+  private readonly texts: string[] = [];
 
   constructor(private readonly clock: VirtualClock, private readonly start: number) {}
 
   add(line: string): void {
-    this.lines.push(`[${((this.clock.now() - this.start) / 1000).toFixed(3).padStart(8)}s] ${line}`);
+    // Formatted only when read: most runs pass and nobody reads their trace.
+    this.times.push(this.clock.now());
+    this.texts.push(line);
+  }
+
+  get lines(): string[] {
+    return this.texts.map((text, i) => `[${((this.times[i]! - this.start) / 1000).toFixed(3).padStart(8)}s] ${text}`);
   }
 }
 
@@ -370,18 +377,21 @@ export class World {
     return future.length ? Math.min(...future) : undefined;
   }
 
-  /** Faults the seed decides to inject before this step. */
-  injectFaults(stepNo: number): void {
+  /** Faults the seed decides to inject before this step; true if it injected any. */
+  injectFaults(stepNo: number): boolean {
     const f = this.scenario.faults;
+    let injected = false;
     if (this.hostUp && this.used.hostCrash < f.hostCrash.max && this.prng.chance(f.hostCrash.perStep)) {
       this.used.hostCrash++;
       this.crashHost();
+      injected = true;
     }
     const runningVms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.alive);
     if (this.used.vmFailure < f.vmFailure.max && this.prng.chance(f.vmFailure.perStep)) {
       const vms = runningVms();
       if (vms.length) {
         this.used.vmFailure++;
+        injected = true;
         const vm = this.prng.pick(vms);
         vm.state = 'failed';
         this.agents.get(vm.nodeId)!.crash();
@@ -392,6 +402,7 @@ export class World {
       const vms = runningVms().filter((vm) => vm.priority === 'lowPriority');
       if (vms.length) {
         this.used.spotEviction++;
+        injected = true;
         const vm = this.prng.pick(vms);
         vm.state = 'evicted';
         this.agents.get(vm.nodeId)!.crash();
@@ -402,6 +413,7 @@ export class World {
       const vms = runningVms();
       if (vms.length) {
         this.used.nodeReboot++;
+        injected = true;
         const vm = this.prng.pick(vms);
         this.agents.get(vm.nodeId)!.crash();
         const at = this.clock.now() + this.prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
@@ -409,7 +421,11 @@ export class World {
         this.trace.add(`fault: node ${vm.nodeId} crashes; its agent restarts at +${((at - this.start) / 1000).toFixed(3)}s`);
       }
     }
-    if (stepNo === this.cancelAtStep) this.cancel();
+    if (stepNo === this.cancelAtStep) {
+      this.cancel();
+      injected = true;
+    }
+    return injected;
   }
 
   private cancel(): void {
