@@ -19,6 +19,11 @@ export interface SimThread {
   readonly group: string;
   /** What kind of code runs on it; decides which injected faults it may see. */
   readonly kind: ThreadKind;
+  /**
+   * Runs to its end without stopping at scheduling points (periodic work that changes nothing
+   * worth interleaving); it still sees the faults injected at them.
+   */
+  readonly atomic: boolean;
 }
 
 export type ThreadKind = 'activity' | 'orchestration' | 'http' | 'timer' | 'agent' | 'setup';
@@ -50,8 +55,8 @@ export class Kernel {
   private nextPoint = 1;
 
   /** Starts `body` on a new thread at once; it runs until its first scheduling point. */
-  spawn<T>(name: string, group: string, kind: ThreadKind, body: (thread: SimThread) => Promise<T>): Promise<T> {
-    const thread: ThreadState = { id: this.nextThread++, name, group, kind, done: false, abandoned: false };
+  spawn<T>(name: string, group: string, kind: ThreadKind, body: (thread: SimThread) => Promise<T>, atomic = false): Promise<T> {
+    const thread: ThreadState = { id: this.nextThread++, name, group, kind, atomic, done: false, abandoned: false };
     this.live.add(thread);
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -88,6 +93,7 @@ export class Kernel {
   point(thread: SimThread, label: string): Promise<void> {
     const state = thread as ThreadState;
     if (state.abandoned) return new Promise<void>(() => undefined);
+    if (state.atomic) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const seq = this.nextPoint++;
       const step: Step = {

@@ -26,6 +26,8 @@ export interface RunOptions {
   seed: number;
   strategy: Strategy;
   maxSteps?: number;
+  /** Check every quiet-work verdict against the real services (see periodic-work.ts). */
+  verifyQuietWork?: boolean;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -40,10 +42,10 @@ function fnv(hash: number, text: string): number {
   return h;
 }
 
-export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.maxSteps }: RunOptions): Promise<RunResult> {
+export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.maxSteps, verifyQuietWork }: RunOptions): Promise<RunResult> {
   const app = await loadSimApp();
   const prng = new Prng(seed);
-  const world = new World(app, scenario, prng);
+  const world = new World(app, scenario, prng, { verifyQuietWork });
   await world.setup();
   strategy.begin(prng, seed);
   const { clock, monitors, trace, kernel } = world;
@@ -56,6 +58,7 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   for (; step < maxSteps; step++) {
     // The previous step ended settled; only an injected fault leaves anything to run.
     if (world.injectFaults(step)) await kernel.settle();
+    await world.runQuietWork();
     const steps = world.steps();
     if (steps.length === 0) {
       const next = world.nextEventAt();

@@ -7,8 +7,7 @@ import { setAppContext, type AppContext, type AppContextParts } from '../shared/
 import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
 import { createJob, terminateJob, type Services } from '../shared/app/job-service.js';
-import { markSilentNodes } from '../shared/app/node-service.js';
-import { createPool, handleSilentNodes, listPools, reconcilePool } from '../shared/app/pool-service.js';
+import { createPool } from '../shared/app/pool-service.js';
 import { terminateTask } from '../shared/app/task-service.js';
 import type { DocumentStore } from '../shared/ports/document-store.js';
 import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
@@ -24,12 +23,17 @@ import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
 import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
+import { PeriodicWork } from './periodic-work.js';
 import { resetProcessState } from './process-state.js';
 import { SimJournal } from './sim-journal.js';
 import { VirtualClock } from '../local-host/virtual-clock.js';
 
-const MAINTENANCE_MS = 2000;
 const HOST_GROUP = (epoch: number) => `host:${epoch}`;
+
+export interface WorldOptions {
+  /** Check every quiet verdict against the real services (slower; for tests). */
+  verifyQuietWork?: boolean;
+}
 
 export class Trace {
   private readonly times: number[] = [];
@@ -66,7 +70,9 @@ export class World {
   private hostUp = false;
   private restartAt = 0;
   private inflight = new Set<string>();
-  private maintenance = { busy: false, nextAt: 0 };
+  private readonly periodic: PeriodicWork;
+  /** The store and provider as the simulator itself reads them: no scheduling points, no faults. */
+  private direct!: AppContext;
   private executionIds = 0;
   private agentBoots = 0;
   private readonly used = { hostCrash: 0, vmFailure: 0, spotEviction: 0, nodeReboot: 0 };
@@ -79,6 +85,7 @@ export class World {
     private readonly app: SimApp,
     readonly scenario: Scenario,
     private readonly prng: Prng,
+    options: WorldOptions = {},
   ) {
     this.trace = new Trace(this.clock, this.start);
     const note = (line: string) => this.trace.add(line);
@@ -99,6 +106,21 @@ export class World {
     };
     this.queues = new SimQueues(this.clock, this.kernel, prng, scenario.faults.queue, note);
     this.scaleSets = new SimScaleSets(this.clock, this.kernel, prng, scenario.faults.scaleSet, note);
+    this.periodic = new PeriodicWork(
+      {
+        clock: this.clock,
+        scaleSets: this.scaleSets,
+        direct: () => this.direct,
+        agents: () => this.agents.values(),
+        timerCall: (label, call) => this.hostCall(label, call, 'timer'),
+        note,
+        settle: () => this.kernel.settle(),
+        fail: (message) => {
+          this.unexpected ??= message;
+        },
+      },
+      options.verifyQuietWork ?? false,
+    );
   }
 
   // ---- setup ----------------------------------------------------------------------------------
@@ -107,6 +129,7 @@ export class World {
   async setup(): Promise<void> {
     this.startHost();
     const ctx = await this.directContext();
+    this.direct = ctx;
     const services: Services = { ctx, orchestrations: this.directOrchestrations() };
     const { pool } = this.scenario;
     await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes, taskSlotsPerNode: pool.taskSlotsPerNode });
@@ -149,7 +172,7 @@ export class World {
     this.backend.open();
     this.hostUp = true;
     this.inflight = new Set();
-    this.maintenance = { busy: false, nextAt: this.clock.now() };
+    this.periodic.hostStarted();
   }
 
   private crashHost(): void {
@@ -199,13 +222,19 @@ export class World {
   }
 
   /** A request to the control plane; it dies with the host it runs on. */
-  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, kind: ThreadKind = 'http'): Promise<T> {
+  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, kind: ThreadKind = 'http', atomic = false): Promise<T> {
     if (!this.hostUp) return Promise.reject(new ThreadAbandoned('the host is down'));
-    return this.kernel.spawn(label, HOST_GROUP(this.epoch), kind, async (thread) => {
-      const p = this.threadParts(thread);
-      const ctx = await contextOver(p.store, (name) => this.queues.forThread(name, thread), this.scaleSets.forThread(thread), p.now!);
-      return call(ctx, { ctx, orchestrations: this.threadOrchestrations(thread) });
-    });
+    return this.kernel.spawn(
+      label,
+      HOST_GROUP(this.epoch),
+      kind,
+      async (thread) => {
+        const p = this.threadParts(thread);
+        const ctx = await contextOver(p.store, (name) => this.queues.forThread(name, thread), this.scaleSets.forThread(thread), p.now!);
+        return call(ctx, { ctx, orchestrations: this.threadOrchestrations(thread) });
+      },
+      atomic,
+    );
   }
 
   private runDurable(item: WorkItem): void {
@@ -225,34 +254,6 @@ export class World {
       .finally(() => inflight.delete(item.key));
   }
 
-  private runMaintenance(): void {
-    this.maintenance.busy = true;
-    const state = this.maintenance;
-    // What the poolMaintenance timer function (functions/maintenance.ts) does.
-    this.hostCall(
-      'timer poolMaintenance',
-      async (ctx) => {
-        for (const pool of await listPools(ctx)) {
-          try {
-            const silent = await markSilentNodes(ctx, pool.item.poolId);
-            if (silent.length) await handleSilentNodes(ctx, pool.item.poolId, silent);
-            await reconcilePool(ctx, pool.item.poolId);
-          } catch (err) {
-            this.trace.add(`poolMaintenance: pool ${pool.item.poolId}: ${(err as Error).message}`);
-          }
-        }
-      },
-      'timer',
-    )
-      .catch((err: unknown) => {
-        if (!(err instanceof ThreadAbandoned)) this.trace.add(`poolMaintenance failed: ${(err as Error).message}`);
-      })
-      .finally(() => {
-        state.busy = false;
-        state.nextAt = this.clock.now() + MAINTENANCE_MS;
-      });
-  }
-
   // ---- the agents -----------------------------------------------------------------------------
 
   private bootAgent(nodeId: string): void {
@@ -262,7 +263,7 @@ export class World {
     const agent = new SimAgent(vm.poolId, nodeId, vm.priority === 'dedicated', vm.taskSlots, this.clock.now(), {
       clock: this.clock,
       queues: this.queues,
-      hostCall: (label, call) => this.hostCall(label, call),
+      hostCall: (label, call, atomic) => this.hostCall(label, call, 'http', atomic),
       spawn: (node, name, body) => {
         this.kernel
           .spawn(`${node} ${name}`, `node:${node}:${boot}`, 'agent', body)
@@ -308,6 +309,13 @@ export class World {
     return this.queueNamesCache;
   }
 
+  // ---- quiet periodic work (see periodic-work.ts) ---------------------------------------------
+
+  /** Runs the periodic work that is due and provably quiet without making it a choice. */
+  async runQuietWork(): Promise<void> {
+    if (this.hostUp) await this.periodic.runQuiet();
+  }
+
   // ---- steps ----------------------------------------------------------------------------------
 
   /** Everything that could happen now. */
@@ -321,9 +329,8 @@ export class World {
         const owner = item.kind === 'orchestration' ? `orchestration ${item.instanceId}` : `${item.kind} ${item.key}`;
         steps.push({ owner, label: `durable: ${item.kind} ${item.name} (${item.instanceId})`, run: () => this.runDurable(item) });
       }
-      if (!this.maintenance.busy && now >= this.maintenance.nextAt) {
-        steps.push({ owner: 'timer poolMaintenance', label: 'timer: poolMaintenance fires', run: () => this.runMaintenance() });
-      }
+      const maintenance = this.periodic.maintenanceStep(now);
+      if (maintenance) steps.push(maintenance);
     } else if (now >= this.restartAt) {
       steps.push({
         owner: 'host',
@@ -367,7 +374,7 @@ export class World {
     };
     if (this.hostUp) {
       push(this.backend.nextTimerAt());
-      if (!this.maintenance.busy) push(this.maintenance.nextAt);
+      push(this.periodic.nextMaintenanceAt());
     } else push(this.restartAt);
     push(this.scaleSets.nextBootAt());
     for (const at of this.reboots.values()) push(at);
