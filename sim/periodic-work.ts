@@ -1,10 +1,12 @@
-// The control plane's periodic work in the simulated world: the pool-maintenance timer, and the
-// agents' heartbeats as far as the simulator decides how they run. A pass or heartbeat that is
+// The control plane's periodic work in the simulated world: the pool-maintenance and autoscale
+// timers, and the agents' heartbeats as far as the simulator decides how they run. Work that is
 // provably quiet (quiet-work.ts) is not offered as a scheduling choice: a quiet heartbeat runs
-// atomically, a quiet maintenance pass is skipped. With `verify` on, every quiet verdict is
-// checked against the real services instead (the pass runs anyway and must change nothing).
+// atomically, a quiet maintenance pass or autoscale tick is skipped. With `verify` on, every
+// quiet verdict is checked against the real services (the pass runs anyway and must change
+// nothing).
 import type { AppContext } from '../shared/app/context.js';
 import { nodeKey, poolKey, type NodeDoc } from '../shared/app/documents.js';
+import { autoScaleTick } from '../shared/app/autoscale-service.js';
 import { markSilentNodes } from '../shared/app/node-service.js';
 import { handleSilentNodes, listPools, reconcilePool } from '../shared/app/pool-service.js';
 import type { Clock } from '../local-host/contracts.js';
@@ -12,10 +14,12 @@ import { ThreadAbandoned, type Step } from './kernel.js';
 import type { SimAgent } from './models/sim-agent.js';
 import type { SimScaleSets } from './models/sim-scale-sets.js';
 import { providerCallsIdle } from './process-state.js';
-import { heartbeatIsQuiet, maintenanceIsQuiet } from './quiet-work.js';
+import { autoScaleDueAt, heartbeatIsQuiet, maintenanceIsQuiet } from './quiet-work.js';
 
 /** How often the poolMaintenance timer fires (functions/maintenance.ts: every two seconds). */
 export const MAINTENANCE_MS = 2000;
+/** How often the poolAutoScale timer fires (functions/autoscale.ts: every second). */
+export const AUTOSCALE_TICK_MS = 1000;
 
 export interface PeriodicWorld {
   clock: Clock;
@@ -45,22 +49,54 @@ export async function maintenancePass(ctx: AppContext, note: (line: string) => v
   }
 }
 
+/** What the poolAutoScale timer function (functions/autoscale.ts) does on each firing. */
+export async function autoScalePass(ctx: AppContext, note: (line: string) => void): Promise<void> {
+  const outcome = await autoScaleTick(ctx, (poolId) => reconcilePool(ctx, poolId).catch((err: unknown) => note(`reconcile ${poolId}: ${(err as Error).message}`)));
+  for (const failure of outcome.failed) note(`poolAutoScale: pool ${failure.poolId}: ${failure.error}`);
+}
+
 export class PeriodicWork {
   private busy = false;
   private nextAt = 0;
   /** A pass ran in this host's life: silence is counted from the first one (node-health.ts). */
   private ran = false;
+  /** The autoscale timer, when some pool is autoscaled; it fires at once on a host start. */
+  private readonly autoScale?: { busy: boolean; nextAt: number; lastAt: number };
 
   constructor(
     private readonly world: PeriodicWorld,
-    private readonly verify: boolean,
-  ) {}
+    options: { autoScale: boolean; verify: boolean },
+  ) {
+    this.verify = options.verify;
+    if (options.autoScale) this.autoScale = { busy: false, nextAt: 0, lastAt: 0 };
+  }
 
-  /** A (re)started host fires its timer at once and knows nothing of earlier passes. */
+  private readonly verify: boolean;
+
+  /** A (re)started host fires its timers at once and knows nothing of earlier passes. */
   hostStarted(): void {
+    const now = this.world.clock.now();
     this.busy = false;
-    this.nextAt = this.world.clock.now();
+    this.nextAt = now;
     this.ran = false;
+    if (this.autoScale) Object.assign(this.autoScale, { busy: false, nextAt: now, lastAt: now - AUTOSCALE_TICK_MS });
+  }
+
+  /** A pool document changed: the autoscale timer looks again at its next firing. */
+  poolWritten(): void {
+    const timer = this.autoScale;
+    if (timer && !timer.busy) timer.nextAt = Math.min(timer.nextAt, timer.lastAt + AUTOSCALE_TICK_MS);
+  }
+
+  /** The autoscale tick, when due and not provably quiet, as a scheduling choice. */
+  autoScaleStep(now: number): Step | undefined {
+    const timer = this.autoScale;
+    if (!timer || timer.busy || now < timer.nextAt) return undefined;
+    return { owner: 'timer poolAutoScale', label: 'timer: poolAutoScale fires', run: () => this.runAutoScale(timer) };
+  }
+
+  nextAutoScaleAt(): number | undefined {
+    return this.autoScale && !this.autoScale.busy ? this.autoScale.nextAt : undefined;
   }
 
   /** The maintenance pass, when due and not provably quiet, as a scheduling choice. */
@@ -94,8 +130,39 @@ export class PeriodicWork {
     if (this.verify) for (const s of started) await this.checkHeartbeat(s.agent, s.poolId, s.before);
     if (this.ran && !this.busy && now >= this.nextAt && (await this.maintenanceQuiet(now))) {
       this.nextAt = now + MAINTENANCE_MS;
-      if (this.verify) await this.checkMaintenance();
+      if (this.verify) await this.checkQuiet('maintenance pass', (ctx, note) => maintenancePass(ctx, note));
     }
+    const timer = this.autoScale;
+    if (timer && !timer.busy && now >= timer.nextAt) {
+      const dueAt = await this.autoScaleDueAt();
+      if (dueAt > now) {
+        timer.lastAt = now;
+        timer.nextAt = Math.max(now + AUTOSCALE_TICK_MS, dueAt);
+        if (this.verify) await this.checkQuiet('autoscale tick', (ctx, note) => autoScalePass(ctx, note));
+      }
+    }
+  }
+
+  private runAutoScale(timer: NonNullable<PeriodicWork['autoScale']>): void {
+    timer.busy = true;
+    const { world } = this;
+    world
+      .timerCall('timer poolAutoScale', (ctx) => autoScalePass(ctx, (line) => world.note(line)))
+      .catch((err: unknown) => {
+        if (!(err instanceof ThreadAbandoned)) world.note(`poolAutoScale failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        timer.busy = false;
+        timer.lastAt = world.clock.now();
+        timer.nextAt = timer.lastAt + AUTOSCALE_TICK_MS;
+      });
+  }
+
+  /** The earliest time the autoscale timer has something to do for some pool. */
+  private async autoScaleDueAt(): Promise<number> {
+    let at = Number.POSITIVE_INFINITY;
+    for (const { item } of (await this.world.direct().pools.queryAll()).items) at = Math.min(at, autoScaleDueAt(item) ?? at);
+    return at;
   }
 
   private runMaintenance(): void {
@@ -144,7 +211,7 @@ export class PeriodicWork {
   }
 
   /** Runs the skipped pass anyway, with no scheduling points: it must change nothing. */
-  private async checkMaintenance(): Promise<void> {
+  private async checkQuiet(what: string, pass: (ctx: AppContext, note: (line: string) => void) => Promise<void>): Promise<void> {
     const snapshot = async () => {
       const direct = this.world.direct();
       const pools = (await direct.pools.queryAll()).items;
@@ -152,8 +219,8 @@ export class PeriodicWork {
       return JSON.stringify({ pools, nodes, vms: [...this.world.scaleSets.vms.values()], idle: providerCallsIdle() });
     };
     const before = await snapshot();
-    await maintenancePass(this.world.direct(), (line) => this.world.fail(`a quiet maintenance pass failed: ${line}`));
+    await pass(this.world.direct(), (line) => this.world.fail(`a quiet ${what} failed: ${line}`));
     const after = await snapshot();
-    if (after !== before) this.world.fail(`a quiet maintenance pass changed state: ${before} -> ${after}`);
+    if (after !== before) this.world.fail(`a quiet ${what} changed state: ${before} -> ${after}`);
   }
 }

@@ -3,13 +3,16 @@
 // as a scheduling choice it only dilutes the search and costs time. Like Coyote's and Temporal's
 // time skipping, the simulator therefore runs a quiet heartbeat atomically (still the real
 // service, still a real write of lastHeartbeatAt, but no interleaving and no choice), and skips a
-// maintenance pass outright when the state it would read shows it has nothing to do. Anything
+// maintenance pass or an autoscale tick outright when the state it would read shows it has
+// nothing to do (the autoscale timer's clock jumps straight to its next due time). Anything
 // that is not provably quiet stays an ordinary step with all its scheduling points.
 //
-// The predicates below restate what node-service.heartbeat, markSilentNodes and reconcilePool
-// decide. test/sim/quiet-work.test.ts checks them against the real services: every pass they
+// The predicates below restate what node-service.heartbeat, markSilentNodes, reconcilePool and
+// autoScaleTick decide. test/sim/quiet-work.test.ts checks them against the real services: every pass they
 // call quiet is run anyway there, and must write nothing.
 import type { HeartbeatRequest } from '../shared/agent-protocol.js';
+import { SAMPLE_PERIOD_MS } from '../shared/autoscale/index.js';
+import { AUTOSCALE_DEBOUNCE_MS } from '../shared/app/autoscale-service.js';
 import type { NodeDoc, PoolDoc } from '../shared/app/documents.js';
 import { nodeKey } from '../shared/app/documents.js';
 import { NODE_OFFLINE_AFTER_MS } from '../shared/app/node-health.js';
@@ -80,4 +83,19 @@ export function maintenanceIsQuiet({ pool, nodes, vms }: PoolView, now: number, 
     Array.isArray(pool.resizeErrors) &&
     pool.resizeErrors.length === 0
   );
+}
+
+/**
+ * When the autoscale timer next has something to do for this pool (evaluate on its interval, an
+ * early request whose debounce has passed, or a metric sample for a new sample period), as
+ * autoScaleTick decides it; undefined if never (not autoscaled). Before then a tick only reads.
+ */
+export function autoScaleDueAt(pool: PoolDoc): number | undefined {
+  if (!pool.enableAutoScale || pool.state === 'deleting') return undefined;
+  const state = pool.autoScaleState;
+  if (!state) return Number.NEGATIVE_INFINITY;
+  let at = state.nextRunAt;
+  if (state.requestedAt !== undefined) at = Math.min(at, (state.lastRunAt ?? Number.NEGATIVE_INFINITY) + AUTOSCALE_DEBOUNCE_MS);
+  const sampleAt = state.lastSampledAt === undefined ? Number.NEGATIVE_INFINITY : (Math.floor(state.lastSampledAt / SAMPLE_PERIOD_MS) + 1) * SAMPLE_PERIOD_MS;
+  return Math.min(at, sampleAt);
 }

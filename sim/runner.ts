@@ -59,6 +59,9 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     // The previous step ended settled; only an injected fault leaves anything to run.
     if (world.injectFaults(step)) await kernel.settle();
     await world.runQuietWork();
+    monitors.track(clock.now());
+    violation = world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation;
+    if (violation) break;
     const steps = world.steps();
     if (steps.length === 0) {
       const next = world.nextEventAt();
@@ -82,14 +85,8 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     hash = fnv(hash, chosen.label);
     chosen.run();
     await kernel.settle();
-    if (world.unexpected) {
-      violation = { monitor: 'UnexpectedError', message: world.unexpected };
-      break;
-    }
-    if (monitors.violation) {
-      violation = monitors.violation;
-      break;
-    }
+    violation = world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation;
+    if (violation) break;
     const now = clock.now();
     if (!monitors.hot()) {
       coldAt ??= now;

@@ -7,6 +7,7 @@ import { setAppContext, type AppContext, type AppContextParts } from '../shared/
 import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
 import { createJob, terminateJob, type Services } from '../shared/app/job-service.js';
+import { runAutoScale } from '../shared/app/autoscale-service.js';
 import { createPool } from '../shared/app/pool-service.js';
 import { terminateTask } from '../shared/app/task-service.js';
 import type { DocumentStore } from '../shared/ports/document-store.js';
@@ -20,6 +21,7 @@ import { SimQueues } from './models/sim-queues.js';
 import { SimScaleSets } from './models/sim-scale-sets.js';
 import { SimMemoryStore } from './models/sim-memory-store.js';
 import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
+import { AutoScaleMonitors, type PoolNodesView } from './autoscale-monitors.js';
 import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
@@ -56,7 +58,7 @@ export class World {
   readonly clock = new VirtualClock();
   readonly kernel = new Kernel();
   readonly store = new SimMemoryStore();
-  readonly journal = new SimJournal();
+  readonly journal: SimJournal;
   readonly trace: Trace;
   readonly monitors: Monitors;
   readonly queues: SimQueues;
@@ -88,6 +90,7 @@ export class World {
     options: WorldOptions = {},
   ) {
     this.trace = new Trace(this.clock, this.start);
+    this.journal = new SimJournal(scenario.faults.hostCrash.max > 0);
     const note = (line: string) => this.trace.add(line);
     this.monitors = new Monitors({
       liveSlots: (nodeId) => {
@@ -97,11 +100,15 @@ export class World {
       bootedAt: (nodeId) => this.agents.get(nodeId)?.bootedAt,
       carried: (dispatchId) => this.carried(dispatchId),
     });
+    if (scenario.pool.autoScale) this.monitors.watch(new AutoScaleMonitors(scenario.pool.autoScale, this.poolNodes()));
     this.storeEnv = {
       kernel: this.kernel,
       prng,
       faults: scenario.faults.store,
-      observe: (container, id, pk, item) => this.monitors.onWrite(container, id, pk, item),
+      observe: (container, id, pk, item) => {
+        if (container === 'pools') this.periodic.poolWritten();
+        this.monitors.onWrite(container, id, pk, item);
+      },
       note,
     };
     this.queues = new SimQueues(this.clock, this.kernel, prng, scenario.faults.queue, note);
@@ -119,7 +126,7 @@ export class World {
           this.unexpected ??= message;
         },
       },
-      options.verifyQuietWork ?? false,
+      { autoScale: scenario.pool.autoScale !== undefined, verify: options.verifyQuietWork ?? false },
     );
   }
 
@@ -132,7 +139,12 @@ export class World {
     this.direct = ctx;
     const services: Services = { ctx, orchestrations: this.directOrchestrations() };
     const { pool } = this.scenario;
-    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes, taskSlotsPerNode: pool.taskSlotsPerNode });
+    const size = pool.autoScale
+      ? { enableAutoScale: true, autoScaleFormula: pool.autoScale.formula, autoScaleEvaluationInterval: pool.autoScale.interval }
+      : { targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes };
+    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', taskSlotsPerNode: pool.taskSlotsPerNode, ...size });
+    // As POST /pools does: an autoscaled pool's formula is evaluated at once.
+    if (pool.autoScale) await runAutoScale(ctx, pool.id);
     for (const body of this.scenario.jobs) {
       const job = await createJob(services, body);
       this.jobIds.push(job.item.jobId);
@@ -292,6 +304,15 @@ export class World {
     }
   }
 
+  /** The scenario's pool as the autoscale monitors see it. */
+  private poolNodes(): PoolNodesView {
+    const vms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.poolId === this.scenario.pool.id);
+    return {
+      usableNodes: () => vms().filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.takesWork).length,
+      liveInstances: () => vms().filter((vm) => vm.state === 'creating' || vm.state === 'running').length,
+    };
+  }
+
   private carried(dispatchId: string): boolean {
     for (const agent of this.agents.values()) if (agent.alive && agent.holds(dispatchId)) return true;
     // A message for it may still be in a queue.
@@ -331,6 +352,8 @@ export class World {
       }
       const maintenance = this.periodic.maintenanceStep(now);
       if (maintenance) steps.push(maintenance);
+      const autoScale = this.periodic.autoScaleStep(now);
+      if (autoScale) steps.push(autoScale);
     } else if (now >= this.restartAt) {
       steps.push({
         owner: 'host',
@@ -375,6 +398,7 @@ export class World {
     if (this.hostUp) {
       push(this.backend.nextTimerAt());
       push(this.periodic.nextMaintenanceAt());
+      push(this.periodic.nextAutoScaleAt());
     } else push(this.restartAt);
     push(this.scaleSets.nextBootAt());
     for (const at of this.reboots.values()) push(at);

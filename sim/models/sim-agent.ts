@@ -94,6 +94,11 @@ export class SimAgent {
     this.queueNames = PRIORITY_BANDS.map((band) => poolQueueName(poolId, band));
   }
 
+  /** Alive and not told to drain or leave: it takes new tasks. */
+  get takesWork(): boolean {
+    return this.alive && !this.left && !this.draining;
+  }
+
   get runningSlots(): number {
     return this.usedSlots;
   }
