@@ -4,15 +4,10 @@
 // injects faults; the runner chooses.
 import { PRIORITY_BANDS, poolQueueName, type TaskMessage } from '../shared/agent-protocol.js';
 import { setAppContext, type AppContext, type AppContextParts } from '../shared/app/context.js';
-import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
-import { createJob, terminateJob, type Services } from '../shared/app/job-service.js';
+import { createJob, type Services } from '../shared/app/job-service.js';
 import { runAutoScale } from '../shared/app/autoscale-service.js';
 import { createPool } from '../shared/app/pool-service.js';
-import { terminateTask } from '../shared/app/task-service.js';
-import type { DocumentStore } from '../shared/ports/document-store.js';
-import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
-import type { WorkQueue } from '../shared/ports/work-queue.js';
 import { DurableApiError, DurableBackend, type WorkItem } from '../local-host/durable/backend.js';
 import type { SimApp } from './app-functions.js';
 import { Kernel, ThreadAbandoned, type SimThread, type Step, type ThreadKind } from './kernel.js';
@@ -22,12 +17,15 @@ import { SimScaleSets } from './models/sim-scale-sets.js';
 import { SimMemoryStore } from './models/sim-memory-store.js';
 import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
 import { AutoScaleMonitors, type PoolNodesView } from './autoscale-monitors.js';
+import { FaultInjector } from './fault-injector.js';
 import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 import { PeriodicWork } from './periodic-work.js';
 import { resetProcessState } from './process-state.js';
 import { SimJournal } from './sim-journal.js';
+import { Trace } from './trace.js';
+import { contextOver } from './app-context.js';
 import { VirtualClock } from '../local-host/virtual-clock.js';
 
 const HOST_GROUP = (epoch: number) => `host:${epoch}`;
@@ -35,23 +33,6 @@ const HOST_GROUP = (epoch: number) => `host:${epoch}`;
 export interface WorldOptions {
   /** Check every quiet verdict against the real services (slower; for tests). */
   verifyQuietWork?: boolean;
-}
-
-export class Trace {
-  private readonly times: number[] = [];
-  private readonly texts: string[] = [];
-
-  constructor(private readonly clock: VirtualClock, private readonly start: number) {}
-
-  add(line: string): void {
-    // Formatted only when read: most runs pass and nobody reads their trace.
-    this.times.push(this.clock.now());
-    this.texts.push(line);
-  }
-
-  get lines(): string[] {
-    return this.texts.map((text, i) => `[${((this.times[i]! - this.start) / 1000).toFixed(3).padStart(8)}s] ${text}`);
-  }
 }
 
 export class World {
@@ -77,9 +58,7 @@ export class World {
   private direct!: AppContext;
   private executionIds = 0;
   private agentBoots = 0;
-  private readonly used = { hostCrash: 0, vmFailure: 0, spotEviction: 0, nodeReboot: 0 };
-  private cancelAtStep = -1;
-  private jobIds: string[] = [];
+  private readonly faults: FaultInjector;
   /** Set when something the simulator does not model failed (a bug in the backend or a model). */
   unexpected: string | undefined;
 
@@ -113,6 +92,25 @@ export class World {
     };
     this.queues = new SimQueues(this.clock, this.kernel, prng, scenario.faults.queue, note);
     this.scaleSets = new SimScaleSets(this.clock, this.kernel, prng, scenario.faults.scaleSet, note);
+    this.faults = new FaultInjector(
+      {
+        clock: this.clock,
+        start: this.start,
+        vms: () => this.scaleSets.vms.values(),
+        agent: (nodeId) => this.agents.get(nodeId),
+        hostUp: () => this.hostUp,
+        crashHost: () => this.crashHost(),
+        rebootAt: (nodeId, at) => this.reboots.set(nodeId, at),
+        userCall: (what, call) => {
+          this.hostCall(`user ${what}`, (_ctx, services) => call(services)).catch((err: unknown) =>
+            this.trace.add(`user: ${what} answered ${(err as Error).name}: ${(err as Error).message}`),
+          );
+        },
+        note,
+      },
+      scenario,
+      prng,
+    );
     this.periodic = new PeriodicWork(
       {
         clock: this.clock,
@@ -145,15 +143,11 @@ export class World {
     await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', taskSlotsPerNode: pool.taskSlotsPerNode, ...size });
     // As POST /pools does: an autoscaled pool's formula is evaluated at once.
     if (pool.autoScale) await runAutoScale(ctx, pool.id);
-    for (const body of this.scenario.jobs) {
-      const job = await createJob(services, body);
-      this.jobIds.push(job.item.jobId);
-    }
+    for (const body of this.scenario.jobs) await createJob(services, body);
     const jobs = (await ctx.jobs.queryAll()).items.map((j) => j.item);
     const tasks = (await ctx.tasks.queryAll()).items.map((t) => t.item);
     this.monitors.seed(jobs, tasks);
-    const cancel = this.scenario.faults.cancel;
-    if (cancel) this.cancelAtStep = 1 + this.prng.int(cancel.withinSteps);
+    this.faults.planCancel();
   }
 
   private async directContext(): Promise<AppContext> {
@@ -410,66 +404,7 @@ export class World {
 
   /** Faults the seed decides to inject before this step; true if it injected any. */
   injectFaults(stepNo: number): boolean {
-    const f = this.scenario.faults;
-    let injected = false;
-    if (this.hostUp && this.used.hostCrash < f.hostCrash.max && this.prng.chance(f.hostCrash.perStep)) {
-      this.used.hostCrash++;
-      this.crashHost();
-      injected = true;
-    }
-    const runningVms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.alive);
-    if (this.used.vmFailure < f.vmFailure.max && this.prng.chance(f.vmFailure.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.vmFailure++;
-        injected = true;
-        const vm = this.prng.pick(vms);
-        vm.state = 'failed';
-        this.agents.get(vm.nodeId)!.crash();
-        this.trace.add(`fault: VM ${vm.nodeId} fails (its agent dies with ${this.agents.get(vm.nodeId)!.runningSlots} slot(s) busy)`);
-      }
-    }
-    if (this.used.spotEviction < f.spotEviction.max && this.prng.chance(f.spotEviction.perStep)) {
-      const vms = runningVms().filter((vm) => vm.priority === 'lowPriority');
-      if (vms.length) {
-        this.used.spotEviction++;
-        injected = true;
-        const vm = this.prng.pick(vms);
-        vm.state = 'evicted';
-        this.agents.get(vm.nodeId)!.crash();
-        this.trace.add(`fault: Spot VM ${vm.nodeId} evicted`);
-      }
-    }
-    if (this.used.nodeReboot < f.nodeReboot.max && this.prng.chance(f.nodeReboot.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.nodeReboot++;
-        injected = true;
-        const vm = this.prng.pick(vms);
-        this.agents.get(vm.nodeId)!.crash();
-        const at = this.clock.now() + this.prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
-        this.reboots.set(vm.nodeId, at);
-        this.trace.add(`fault: node ${vm.nodeId} crashes; its agent restarts at +${((at - this.start) / 1000).toFixed(3)}s`);
-      }
-    }
-    if (stepNo === this.cancelAtStep) {
-      this.cancel();
-      injected = true;
-    }
-    return injected;
-  }
-
-  private cancel(): void {
-    const kinds = this.scenario.faults.cancel!.kinds;
-    const kind = this.prng.pick(kinds);
-    const jobId = this.prng.pick(this.jobIds);
-    const tasks = (this.scenario.jobs.find((j) => (j as { id: string }).id === jobId) as { tasks: { id: string }[] }).tasks;
-    const taskId = this.prng.pick(tasks).id;
-    const what = kind === 'job' ? `terminate job ${jobId}` : `terminate task ${jobId}/${taskId}`;
-    this.trace.add(`user: ${what}`);
-    this.hostCall(`user ${what}`, (ctx, services) => (kind === 'job' ? terminateJob(services, jobId) : terminateTask(services, jobId, taskId))).catch(
-      (err: unknown) => this.trace.add(`user: ${what} answered ${(err as Error).name}: ${(err as Error).message}`),
-    );
+    return this.faults.inject(stepNo);
   }
 
   /** Whether anything is still moving: requests in flight or messages not yet taken. */
@@ -488,29 +423,4 @@ export class World {
   get hostEpoch(): number {
     return this.epoch;
   }
-}
-
-/** An AppContext over the given store and queues (what context.ts builds from app settings). */
-async function contextOver(
-  store: DocumentStore,
-  queue: (name: string) => WorkQueue,
-  scaleSets: ScaleSetProvider,
-  now: () => number,
-): Promise<AppContext> {
-  const [jobs, tasks, pools, nodes] = await Promise.all([
-    store.container<JobDoc>(CONTAINERS.jobs.name, CONTAINERS.jobs.partitionKeyPath),
-    store.container<TaskDoc>(CONTAINERS.tasks.name, CONTAINERS.tasks.partitionKeyPath),
-    store.container<PoolDoc>(CONTAINERS.pools.name, CONTAINERS.pools.partitionKeyPath),
-    store.container<NodeDoc>(CONTAINERS.nodes.name, CONTAINERS.nodes.partitionKeyPath),
-  ]);
-  return {
-    jobs,
-    tasks,
-    pools,
-    nodes,
-    queue: async (poolId, band) => queue(poolQueueName(poolId, band)),
-    outputs: () => Promise.reject(new Error('task outputs are not simulated')),
-    scaleSets: async () => scaleSets,
-    now,
-  };
 }
