@@ -26,6 +26,8 @@ export interface PeriodicWorld {
   scaleSets: SimScaleSets;
   /** The store and provider as the simulator reads them: no scheduling points, no faults. */
   direct(): AppContext;
+  /** Changes whenever the store or the instances change (a verdict on the same state stands). */
+  stateVersion(): string;
   agents(): Iterable<SimAgent>;
   /** Runs the call on a timer thread of the current host; rejects if the host is down or dies. */
   timerCall(label: string, call: (ctx: AppContext) => Promise<void>): Promise<void>;
@@ -62,6 +64,12 @@ export class PeriodicWork {
   private ran = false;
   /** The autoscale timer, when some pool is autoscaled; it fires at once on a host start. */
   private readonly autoScale?: { busy: boolean; nextAt: number; lastAt: number };
+  /**
+   * Work found not quiet, with the state it was judged on. Until that state changes it stays an
+   * ordinary step without being judged again while it waits to be chosen (a stale "not quiet"
+   * costs a choice, never soundness).
+   */
+  private readonly loud = new Map<object | string, string>();
 
   constructor(
     private readonly world: PeriodicWorld,
@@ -115,31 +123,42 @@ export class PeriodicWork {
    */
   async runQuiet(): Promise<void> {
     const now = this.world.clock.now();
+    const version = this.world.stateVersion();
+    const judged = (work: object | string, on = version) => this.loud.get(work) === on;
+    const loud = (work: object | string, on = version) => void this.loud.set(work, on);
     const started: { agent: SimAgent; poolId: string; before: NodeDoc }[] = [];
     for (const agent of this.world.agents()) {
       if (!agent.heartbeatDue(now)) continue;
+      // What the agent would report is part of the verdict: it changes with no store write.
+      const on = `${version}|${agent.reportSignature()}`;
+      if (judged(agent, on)) continue;
       const request = agent.heartbeatRequest();
       const node = await this.node(request.nodeId, request.poolId);
       const pool = await this.world.direct().pools.read(poolKey(request.poolId), poolKey(request.poolId));
-      if (!heartbeatIsQuiet(request, node, pool?.item)) continue;
+      if (!heartbeatIsQuiet(request, node, pool?.item)) {
+        loud(agent, on);
+        continue;
+      }
       this.world.note(`agent ${agent.nodeId}: quiet heartbeat`);
       agent.startHeartbeat(true);
       started.push({ agent, poolId: request.poolId, before: node! });
     }
     if (started.length) await this.world.settle();
     if (this.verify) for (const s of started) await this.checkHeartbeat(s.agent, s.poolId, s.before);
-    if (this.ran && !this.busy && now >= this.nextAt && (await this.maintenanceQuiet(now))) {
-      this.nextAt = now + MAINTENANCE_MS;
-      if (this.verify) await this.checkQuiet('maintenance pass', (ctx, note) => maintenancePass(ctx, note));
+    if (this.ran && !this.busy && now >= this.nextAt && !judged('maintenance')) {
+      if (await this.maintenanceQuiet(now)) {
+        this.nextAt = now + MAINTENANCE_MS;
+        if (this.verify) await this.checkQuiet('maintenance pass', (ctx, note) => maintenancePass(ctx, note));
+      } else loud('maintenance');
     }
     const timer = this.autoScale;
-    if (timer && !timer.busy && now >= timer.nextAt) {
+    if (timer && !timer.busy && now >= timer.nextAt && !judged('autoscale')) {
       const dueAt = await this.autoScaleDueAt();
       if (dueAt > now) {
         timer.lastAt = now;
         timer.nextAt = Math.max(now + AUTOSCALE_TICK_MS, dueAt);
         if (this.verify) await this.checkQuiet('autoscale tick', (ctx, note) => autoScalePass(ctx, note));
-      }
+      } else loud('autoscale');
     }
   }
 

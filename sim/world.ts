@@ -22,7 +22,7 @@ import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 import { PeriodicWork } from './periodic-work.js';
-import { resetProcessState } from './process-state.js';
+import { providerCallsIdle, resetProcessState } from './process-state.js';
 import { SimJournal } from './sim-journal.js';
 import { Trace } from './trace.js';
 import { contextOver } from './app-context.js';
@@ -116,6 +116,11 @@ export class World {
         clock: this.clock,
         scaleSets: this.scaleSets,
         direct: () => this.direct,
+        stateVersion: () => {
+          let running = 0;
+          for (const vm of this.scaleSets.vms.values()) if (vm.state === 'running') running++;
+          return `${this.store.writes}/${this.scaleSets.vms.size}/${running}/${providerCallsIdle()}`;
+        },
         agents: () => this.agents.values(),
         timerCall: (label, call) => this.hostCall(label, call, 'timer'),
         note,

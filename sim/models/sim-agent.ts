@@ -145,6 +145,11 @@ export class SimAgent {
     this.env.spawn(this.nodeId, 'heartbeat', () => this.heartbeat(atomic));
   }
 
+  /** Changes whenever what the next heartbeat would report changes. */
+  reportSignature(): string {
+    return `${this.draining}|${[...this.held.keys()].join(',')}`;
+  }
+
   /** What the next heartbeat reports. */
   heartbeatRequest(): HeartbeatRequest {
     return {

@@ -24,6 +24,11 @@ export class SimMemoryStore implements DocumentStore {
   private readonly handles = new Map<string, SimMemoryContainer<DocumentItem>>();
   private version = 0;
 
+  /** Grows with every write, so a reader can tell that nothing changed. */
+  get writes(): number {
+    return this.version;
+  }
+
   async container<T extends DocumentItem>(name: string, partitionKeyPath: string): Promise<Container<T>> {
     const existing = this.tables.get(name);
     if (existing && existing.partitionKeyPath !== partitionKeyPath) {
