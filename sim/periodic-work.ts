@@ -28,6 +28,8 @@ export interface PeriodicWorld {
   direct(): AppContext;
   /** Changes whenever the store or the instances change (a verdict on the same state stands). */
   stateVersion(): string;
+  /** Messages in every queue (verify mode only). */
+  queuedMessages(): number;
   agents(): Iterable<SimAgent>;
   /** Runs the call on a timer thread of the current host; rejects if the host is down or dies. */
   timerCall(label: string, call: (ctx: AppContext) => Promise<void>): Promise<void>;
@@ -70,6 +72,7 @@ export class PeriodicWork {
    * costs a choice, never soundness).
    */
   private readonly loud = new Map<object | string, string>();
+  private readonly verify: boolean;
 
   constructor(
     private readonly world: PeriodicWorld,
@@ -78,8 +81,6 @@ export class PeriodicWork {
     this.verify = options.verify;
     if (options.autoScale) this.autoScale = { busy: false, nextAt: 0, lastAt: 0 };
   }
-
-  private readonly verify: boolean;
 
   /** A (re)started host fires its timers at once and knows nothing of earlier passes. */
   hostStarted(): void {
@@ -118,8 +119,8 @@ export class PeriodicWork {
   }
 
   /**
-   * Runs the quiet heartbeats that are due, atomically, and skips a due maintenance pass that
-   * would find nothing to do; returns settled.
+   * Runs the quiet heartbeats that are due, atomically, and skips a due maintenance pass or
+   * autoscale tick that would find nothing to do; returns settled.
    */
   async runQuiet(): Promise<void> {
     const now = this.world.clock.now();
@@ -229,17 +230,15 @@ export class PeriodicWork {
     }
   }
 
-  /** Runs the skipped pass anyway, with no scheduling points: it must change nothing. */
+  /**
+   * Runs the skipped pass anyway, with no scheduling points: it must write nothing to the store
+   * (not even the same document again), send nothing and leave the instances as they were.
+   */
   private async checkQuiet(what: string, pass: (ctx: AppContext, note: (line: string) => void) => Promise<void>): Promise<void> {
-    const snapshot = async () => {
-      const direct = this.world.direct();
-      const pools = (await direct.pools.queryAll()).items;
-      const nodes = (await direct.nodes.queryAll()).items;
-      return JSON.stringify({ pools, nodes, vms: [...this.world.scaleSets.vms.values()], idle: providerCallsIdle() });
-    };
-    const before = await snapshot();
+    const snapshot = () => `${this.world.stateVersion()} ${this.world.queuedMessages()} ${JSON.stringify([...this.world.scaleSets.vms.values()])}`;
+    const before = snapshot();
     await pass(this.world.direct(), (line) => this.world.fail(`a quiet ${what} failed: ${line}`));
-    const after = await snapshot();
+    const after = snapshot();
     if (after !== before) this.world.fail(`a quiet ${what} changed state: ${before} -> ${after}`);
   }
 }

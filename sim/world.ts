@@ -116,6 +116,7 @@ export class World {
         clock: this.clock,
         scaleSets: this.scaleSets,
         direct: () => this.direct,
+        queuedMessages: () => this.queues.totalMessages(),
         stateVersion: () => {
           let running = 0;
           for (const vm of this.scaleSets.vms.values()) if (vm.state === 'running') running++;
