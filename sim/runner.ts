@@ -55,12 +55,14 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   let coldAt: number | undefined;
   let step = 0;
   let stuck = false;
+  const failure = (): Violation | undefined => (world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation);
   for (; step < maxSteps; step++) {
     // The previous step ended settled; only an injected fault leaves anything to run.
     if (world.injectFaults(step)) await kernel.settle();
+    // Periodic work that would change nothing runs (or is skipped) here, not as a choice.
     await world.runQuietWork();
     monitors.track(clock.now());
-    violation = world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation;
+    violation = failure();
     if (violation) break;
     const steps = world.steps();
     if (steps.length === 0) {
@@ -85,7 +87,7 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     hash = fnv(hash, chosen.label);
     chosen.run();
     await kernel.settle();
-    violation = world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation;
+    violation = failure();
     if (violation) break;
     const now = clock.now();
     if (!monitors.hot()) {

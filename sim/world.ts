@@ -1,7 +1,8 @@
 // The simulated system: the real job orchestration on the local Durable backend (stepped, one
 // ready work item at a time), the real services on per-thread contexts, and models of everything
-// outside (store, queues, VMs, agents, clock). It offers the steps that could happen next and
-// injects faults; the runner chooses.
+// outside (store, queues, VMs, agents, clock). It offers the steps that could happen next, runs
+// the periodic work that would change nothing without making it a choice (periodic-work.ts), and
+// injects faults (fault-injector.ts); the runner chooses.
 import { PRIORITY_BANDS, poolQueueName, type TaskMessage } from '../shared/agent-protocol.js';
 import { setAppContext, type AppContext, type AppContextParts } from '../shared/app/context.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
@@ -306,7 +307,8 @@ export class World {
 
   /** The scenario's pool as the autoscale monitors see it. */
   private poolNodes(): PoolNodesView {
-    const vms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.poolId === this.scenario.pool.id);
+    const poolKey = this.scenario.pool.id.toLowerCase();
+    const vms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.poolId.toLowerCase() === poolKey);
     return {
       usableNodes: () => vms().filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.takesWork).length,
       liveInstances: () => vms().filter((vm) => vm.state === 'creating' || vm.state === 'running').length,
