@@ -56,6 +56,10 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   let step = 0;
   let stuck = false;
   const failure = (): Violation | undefined => (world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation);
+  const orchestrationFailed = (): Violation | undefined => {
+    const failed = world.failedOrchestrations();
+    return failed.length ? { monitor: 'JobOrchestrationNeverFails', message: `job orchestration failed: ${failed.join('; ')}` } : undefined;
+  };
   for (; step < maxSteps; step++) {
     // The previous step ended settled; only an injected fault leaves anything to run.
     if (world.injectFaults(step)) await kernel.settle();
@@ -87,7 +91,8 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     hash = fnv(hash, chosen.label);
     chosen.run();
     await kernel.settle();
-    violation = failure();
+    // A failed orchestration can never complete its job: no need to wait for the liveness bound.
+    violation = failure() ?? (chosen.owner.startsWith('orchestration ') ? orchestrationFailed() : undefined);
     if (violation) break;
     const now = clock.now();
     if (!monitors.hot()) {
@@ -101,10 +106,7 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   strategy.end(step);
   if (!violation && monitors.hot()) {
     const why = stuck ? 'the system went quiet' : step >= maxSteps ? `${maxSteps} steps` : `${scenario.livenessBoundMs / 1000}s of virtual time`;
-    const failed = world.failedOrchestrations();
-    const found = failed.length
-      ? { monitor: 'JobOrchestrationNeverFails', message: `job orchestration failed: ${failed.join('; ')}` }
-      : monitors.livenessViolation() ?? { monitor: MONITORS.jobCompletes, message: 'a job never completed' };
+    const found = orchestrationFailed() ?? monitors.livenessViolation() ?? { monitor: MONITORS.jobCompletes, message: 'a job never completed' };
     violation = { monitor: found.monitor, message: `${found.message} (hot after ${why})` };
   }
   return {
