@@ -4,6 +4,7 @@ import type { Invoker } from '../local-host/contracts.js';
 import { FunctionRegistry } from '../local-host/functions-core.js';
 import { createInvoker } from '../local-host/invoker.js';
 import { provideFunctionsCore } from '../local-host/module-hook.js';
+import { withLeanOrchestratorResponses } from './lean-orchestrator-responses.js';
 
 export interface SimApp {
   registry: FunctionRegistry;
@@ -19,6 +20,7 @@ export function loadSimApp(): Promise<SimApp> {
     // Only the orchestration side: the simulator calls the services the HTTP functions wrap.
     await import('../orchestrators/index.js');
     if (!registry.programmingModel) throw new Error('the app registered no programming model');
+    registry.programmingModel = withLeanOrchestratorResponses(registry.programmingModel);
     let invocations = 0;
     const invoke = createInvoker({ registry, appHookData: {}, newInvocationId: () => `sim-${++invocations}` });
     return { registry, invoke };

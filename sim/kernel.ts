@@ -19,6 +19,11 @@ export interface SimThread {
   readonly group: string;
   /** What kind of code runs on it; decides which injected faults it may see. */
   readonly kind: ThreadKind;
+  /**
+   * Runs to its end without stopping at scheduling points (periodic work that changes nothing
+   * worth interleaving); it still sees the faults injected at them.
+   */
+  readonly atomic: boolean;
 }
 
 export type ThreadKind = 'activity' | 'orchestration' | 'http' | 'timer' | 'agent' | 'setup';
@@ -31,16 +36,16 @@ export interface Step {
 }
 
 interface ThreadState extends SimThread {
+  owner?: string;
   abandon?: (reason: Error) => void;
   done: boolean;
   abandoned: boolean;
 }
 
 interface Point {
-  seq: number;
   thread: ThreadState;
-  label: string;
-  resume: () => void;
+  /** Built once: the simulator offers the same point at every step until it is chosen. */
+  step: Step;
 }
 
 export class Kernel {
@@ -50,8 +55,8 @@ export class Kernel {
   private nextPoint = 1;
 
   /** Starts `body` on a new thread at once; it runs until its first scheduling point. */
-  spawn<T>(name: string, group: string, kind: ThreadKind, body: (thread: SimThread) => Promise<T>): Promise<T> {
-    const thread: ThreadState = { id: this.nextThread++, name, group, kind, done: false, abandoned: false };
+  spawn<T>(name: string, group: string, kind: ThreadKind, body: (thread: SimThread) => Promise<T>, atomic = false): Promise<T> {
+    const thread: ThreadState = { id: this.nextThread++, name, group, kind, atomic, done: false, abandoned: false };
     this.live.add(thread);
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -88,25 +93,25 @@ export class Kernel {
   point(thread: SimThread, label: string): Promise<void> {
     const state = thread as ThreadState;
     if (state.abandoned) return new Promise<void>(() => undefined);
+    if (state.atomic) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const seq = this.nextPoint++;
-      this.points.set(seq, { seq, thread: state, label, resume: resolve });
+      const step: Step = {
+        owner: (state.owner ??= `${state.name}#${state.id}`),
+        label: `${state.name}: ${label}`,
+        run: () => {
+          this.points.delete(seq);
+          resolve();
+        },
+      };
+      this.points.set(seq, { thread: state, step });
     });
   }
 
   /** The blocked threads, oldest point first, as steps that resume them. */
   blockedSteps(): Step[] {
     const steps: Step[] = [];
-    for (const p of this.points.values()) {
-      steps.push({
-        owner: `${p.thread.name}#${p.thread.id}`,
-        label: `${p.thread.name}: ${p.label}`,
-        run: () => {
-          this.points.delete(p.seq);
-          p.resume();
-        },
-      });
-    }
+    for (const p of this.points.values()) steps.push(p.step);
     return steps;
   }
 

@@ -4,6 +4,7 @@
 import { TaskDag } from '../shared/batch/index.js';
 import type { JobDoc, NodeDoc, TaskDoc } from '../shared/app/documents.js';
 import type { DocumentItem } from '../shared/ports/document-store.js';
+import type { LivenessMonitor } from './autoscale-monitors.js';
 
 export interface Violation {
   monitor: string;
@@ -25,6 +26,13 @@ interface TaskShadow {
   dispatchId?: string;
   completions: number;
   failureCode?: string;
+}
+
+/** Further specifications fed with every task and job write (the autoscale monitors). */
+export interface WatchedSpecs {
+  readonly monitors: LivenessMonitor[];
+  taskWritten(task: TaskDoc): void;
+  jobWritten(job: JobDoc): void;
 }
 
 /** What the monitors need to know about the simulated nodes. */
@@ -58,12 +66,24 @@ export class Monitors {
   private readonly jobs = new Map<string, JobDoc['state']>();
   private readonly dependencies = new Map<string, string[]>();
   private readonly endedDispatches = new Set<string>();
+  private readonly watched: WatchedSpecs[] = [];
+  /** Bounded liveness properties, with when each last turned hot. */
+  private readonly bounded: { monitor: LivenessMonitor; hotSince?: number }[] = [];
   violation: Violation | undefined;
 
   constructor(private readonly nodes: NodeView) {}
 
+  watch(specs: WatchedSpecs): void {
+    this.watched.push(specs);
+    for (const monitor of specs.monitors) this.bounded.push({ monitor });
+  }
+
   /** The state the run starts from (written before the simulation began). */
   seed(jobs: JobDoc[], tasks: TaskDoc[]): void {
+    for (const specs of this.watched) {
+      for (const job of jobs) specs.jobWritten(job);
+      for (const task of tasks) specs.taskWritten(task);
+    }
     for (const job of jobs) {
       this.jobs.set(job.id, job.state);
       const mine = tasks.filter((t) => t.jobId === job.id);
@@ -75,6 +95,10 @@ export class Monitors {
 
   onWrite(container: string, id: string, partitionKey: string, item: DocumentItem | undefined): void {
     if (this.violation) return;
+    for (const specs of this.watched) {
+      if (container === 'tasks' && item) specs.taskWritten(item as TaskDoc);
+      else if (container === 'jobs' && item) specs.jobWritten(item as JobDoc);
+    }
     if (container === 'tasks' && item) this.taskWritten(item as TaskDoc);
     else if (container === 'jobs' && item) this.jobWritten(item as JobDoc);
     else if (container === 'nodes' && item) this.nodeWritten(item as NodeDoc);
@@ -212,10 +236,24 @@ export class Monitors {
 
   // ---- liveness ---------------------------------------------------------------------------
 
-  /** Hot while some job has not completed. */
+  /** Hot while some job has not completed, or a bounded property is owed. */
   hot(): boolean {
     for (const state of this.jobs.values()) if (state !== 'completed') return true;
-    return false;
+    return this.bounded.some((b) => b.monitor.hot());
+  }
+
+  /** Notes which bounded properties are hot now; one hot for longer than its bound is violated. */
+  track(now: number): void {
+    for (const b of this.bounded) {
+      if (!b.monitor.hot()) {
+        b.hotSince = undefined;
+        continue;
+      }
+      b.hotSince ??= now;
+      if (now - b.hotSince > b.monitor.boundMs) {
+        return this.fail(b.monitor.name, `${b.monitor.explain()}, for ${((now - b.hotSince) / 1000).toFixed(1)} s (bound ${b.monitor.boundMs / 1000} s)`);
+      }
+    }
   }
 
   /** Names the most specific reason a run that stayed hot is stuck. */
@@ -232,6 +270,7 @@ export class Monitors {
         return { monitor: MONITORS.taskLost, message: `${t.jobKey}/${t.taskId} is ${t.scheduling} [${t.dispatchId}] but no queue message or node carries it` };
       }
     }
+    for (const { monitor } of this.bounded) if (monitor.hot()) return { monitor: monitor.name, message: monitor.explain() };
     const open = [...this.jobs].filter(([, s]) => s !== 'completed');
     if (open.length) {
       const pending = [...this.tasks.values()].filter((t) => t.state !== 'completed' && open.some(([j]) => j === t.jobKey));

@@ -16,3 +16,12 @@ export function resetProcessState(prng: Prng): void {
   setRandomIdSource(() => prng.uint32().toString(16).padStart(8, '0'));
   resetNodeWatch();
 }
+
+/** No provider call of this process is in flight or waiting for a reconcile pass to report it. */
+export function providerCallsIdle(): boolean {
+  const tracker = resizes as unknown as Record<string, unknown>;
+  return ['growths', 'deletions'].every((field) => {
+    const map = tracker[field];
+    return map instanceof Map && map.size === 0;
+  });
+}

@@ -26,6 +26,8 @@ export interface RunOptions {
   seed: number;
   strategy: Strategy;
   maxSteps?: number;
+  /** Check every quiet-work verdict against the real services (see periodic-work.ts). */
+  verifyQuietWork?: boolean;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -40,10 +42,10 @@ function fnv(hash: number, text: string): number {
   return h;
 }
 
-export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.maxSteps }: RunOptions): Promise<RunResult> {
+export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.maxSteps, verifyQuietWork }: RunOptions): Promise<RunResult> {
   const app = await loadSimApp();
   const prng = new Prng(seed);
-  const world = new World(app, scenario, prng);
+  const world = new World(app, scenario, prng, { verifyQuietWork });
   await world.setup();
   strategy.begin(prng, seed);
   const { clock, monitors, trace, kernel } = world;
@@ -53,39 +55,45 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   let coldAt: number | undefined;
   let step = 0;
   let stuck = false;
+  const failure = (): Violation | undefined => (world.unexpected ? { monitor: 'UnexpectedError', message: world.unexpected } : monitors.violation);
+  const orchestrationFailed = (): Violation | undefined => {
+    const failed = world.failedOrchestrations();
+    return failed.length ? { monitor: 'JobOrchestrationNeverFails', message: `job orchestration failed: ${failed.join('; ')}` } : undefined;
+  };
   for (; step < maxSteps; step++) {
-    world.injectFaults(step);
-    await kernel.settle();
+    // The previous step ended settled; only an injected fault leaves anything to run.
+    if (world.injectFaults(step)) await kernel.settle();
+    // Periodic work that would change nothing runs (or is skipped) here, not as a choice.
+    await world.runQuietWork();
+    monitors.track(clock.now());
+    violation = failure();
+    if (violation) break;
     const steps = world.steps();
-    const next = world.nextEventAt();
-    if (next !== undefined && steps.length === 0) {
+    if (steps.length === 0) {
+      const next = world.nextEventAt();
+      if (next === undefined) {
+        stuck = true; // nothing can happen now or later
+        break;
+      }
       clock.advanceTo(next);
       continue;
     }
-    if (steps.length > 0 && prng.chance(scenario.faults.timePasses)) {
+    if (prng.chance(scenario.faults.timePasses)) {
       // Time moves on while work is in flight (a slow call, a GC pause): a bounded stall, so that
       // a healthy node is not written off merely because the simulator looked away.
+      const next = world.nextEventAt();
       const stall = prng.between(1, MAX_STALL_MS);
       clock.advanceTo(next === undefined ? clock.now() + stall : Math.min(next, clock.now() + stall));
       continue;
-    }
-    if (steps.length === 0) {
-      stuck = true; // nothing can happen now or later
-      break;
     }
     const chosen = steps[steps.length === 1 ? 0 : strategy.pick(steps, step)]!;
     trace.add(chosen.label);
     hash = fnv(hash, chosen.label);
     chosen.run();
     await kernel.settle();
-    if (world.unexpected) {
-      violation = { monitor: 'UnexpectedError', message: world.unexpected };
-      break;
-    }
-    if (monitors.violation) {
-      violation = monitors.violation;
-      break;
-    }
+    // A failed orchestration can never complete its job: no need to wait for the liveness bound.
+    violation = failure() ?? (chosen.owner.startsWith('orchestration ') ? orchestrationFailed() : undefined);
+    if (violation) break;
     const now = clock.now();
     if (!monitors.hot()) {
       coldAt ??= now;
@@ -98,10 +106,7 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
   strategy.end(step);
   if (!violation && monitors.hot()) {
     const why = stuck ? 'the system went quiet' : step >= maxSteps ? `${maxSteps} steps` : `${scenario.livenessBoundMs / 1000}s of virtual time`;
-    const failed = world.failedOrchestrations();
-    const found = failed.length
-      ? { monitor: 'JobOrchestrationNeverFails', message: `job orchestration failed: ${failed.join('; ')}` }
-      : monitors.livenessViolation() ?? { monitor: MONITORS.jobCompletes, message: 'a job never completed' };
+    const found = orchestrationFailed() ?? monitors.livenessViolation() ?? { monitor: MONITORS.jobCompletes, message: 'a job never completed' };
     violation = { monitor: found.monitor, message: `${found.message} (hot after ${why})` };
   }
   return {
@@ -111,7 +116,9 @@ export async function runOnce({ scenario, seed, strategy, maxSteps = scenario.ma
     steps: step,
     virtualMs: clock.now() - world.start,
     violation,
-    trace: trace.lines,
+    get trace() {
+      return trace.lines;
+    },
     scheduleHash: hash,
     summary: monitors.summary(),
   };

@@ -37,6 +37,20 @@ export interface PoolSetup {
   targetDedicatedNodes: number;
   targetLowPriorityNodes: number;
   taskSlotsPerNode: number;
+  /** Autoscaled instead: the formula sets the targets (the two above are ignored). */
+  autoScale?: AutoScaleSetup;
+}
+
+export interface AutoScaleSetup {
+  formula: string;
+  /** ISO 8601 duration, e.g. PT1M. */
+  interval: string;
+  /** Nodes the formula keeps when there is no work, and the most it ever asks for. */
+  floorNodes: number;
+  maxNodes: number;
+  /** How long a correct system may take to grow for pending work, and to shrink when idle. */
+  growWithinMs: number;
+  shrinkWithinMs: number;
 }
 
 export interface Scenario {

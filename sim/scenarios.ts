@@ -88,6 +88,15 @@ const BASE = {
   clean: true,
 };
 
+/**
+ * Batch's task-based formula, sized for a small pool: a dedicated node always, a second one and
+ * then Spot nodes as tasks wait, all of them back to the floor once the work is done.
+ */
+const PENDING_TASKS_FORMULA = `$pending = max($PendingTasks.GetSample(1));
+$TargetDedicatedNodes = max(1, min(2, $pending));
+$TargetLowPriorityNodes = min(2, max(0, $pending - 2));
+$NodeDeallocationOption = taskcompletion;`;
+
 export const SCENARIOS: Record<string, Scenario> = {
   'dag-faults': {
     ...BASE,
@@ -166,6 +175,27 @@ export const SCENARIOS: Record<string, Scenario> = {
     profile: mixedProfile(0),
     faults: { ...QUIET, store: { throttle: 0.01, unavailable: 0.01, threads: ['activity', 'http', 'timer'] } },
     clean: true,
+  },
+  'autoscale-under-load': {
+    ...BASE,
+    name: 'autoscale-under-load',
+    description:
+      'a 12-task DAG on an autoscaled pool (floor 1 dedicated node, up to 2 dedicated and 2 Spot) with Spot evictions, a VM failure, failing scale-set calls and duplicate messages; the pool must grow while work is pending and shrink back to its floor once it is done',
+    pool: {
+      ...BASE.pool,
+      targetDedicatedNodes: 0,
+      targetLowPriorityNodes: 0,
+      autoScale: { formula: PENDING_TASKS_FORMULA, interval: 'PT1M', floorNodes: 1, maxNodes: 4, growWithinMs: 3 * 60_000, shrinkWithinMs: 3 * 60_000 },
+    },
+    jobs: [dagJob('scaled', layeredDag(12, 4))],
+    profile: mixedProfile(0.1),
+    faults: {
+      ...QUIET,
+      vmFailure: { perStep: 0.002, max: 1 },
+      spotEviction: { perStep: 0.004, max: 2 },
+      scaleSet: { callFailure: 0.1, bootMs: [1000, 5000] },
+      queue: { duplicate: 0.05, delay: 0.05, maxDelayMs: 2000 },
+    },
   },
 };
 

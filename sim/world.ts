@@ -1,52 +1,47 @@
 // The simulated system: the real job orchestration on the local Durable backend (stepped, one
 // ready work item at a time), the real services on per-thread contexts, and models of everything
-// outside (store, queues, VMs, agents, clock). It offers the steps that could happen next and
-// injects faults; the runner chooses.
+// outside (store, queues, VMs, agents, clock). It offers the steps that could happen next, runs
+// the periodic work that would change nothing without making it a choice (periodic-work.ts), and
+// injects faults (fault-injector.ts); the runner chooses.
 import { PRIORITY_BANDS, poolQueueName, type TaskMessage } from '../shared/agent-protocol.js';
 import { forgetJobProgress } from '../shared/app/job-progress.js';
 import { setAppContext, type AppContext, type AppContextParts } from '../shared/app/context.js';
-import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
-import { createJob, terminateJob, type Services } from '../shared/app/job-service.js';
-import { markSilentNodes } from '../shared/app/node-service.js';
-import { createPool, handleSilentNodes, listPools, reconcilePool } from '../shared/app/pool-service.js';
-import { terminateTask } from '../shared/app/task-service.js';
-import { MemoryDocumentStore } from '../shared/adapters/memory-document-store.js';
-import type { DocumentStore } from '../shared/ports/document-store.js';
-import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
-import type { WorkQueue } from '../shared/ports/work-queue.js';
+import { createJob, type Services } from '../shared/app/job-service.js';
+import { runAutoScale } from '../shared/app/autoscale-service.js';
+import { createPool } from '../shared/app/pool-service.js';
 import { DurableApiError, DurableBackend, type WorkItem } from '../local-host/durable/backend.js';
 import type { SimApp } from './app-functions.js';
 import { Kernel, ThreadAbandoned, type SimThread, type Step, type ThreadKind } from './kernel.js';
 import { SimAgent } from './models/sim-agent.js';
 import { SimQueues } from './models/sim-queues.js';
 import { SimScaleSets } from './models/sim-scale-sets.js';
+import { SimMemoryStore } from './models/sim-memory-store.js';
 import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
+import { AutoScaleMonitors, type PoolNodesView } from './autoscale-monitors.js';
+import { FaultInjector } from './fault-injector.js';
 import { Monitors } from './monitors.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
-import { resetProcessState } from './process-state.js';
+import { PeriodicWork } from './periodic-work.js';
+import { providerCallsIdle, resetProcessState } from './process-state.js';
 import { SimJournal } from './sim-journal.js';
+import { Trace } from './trace.js';
+import { contextOver } from './app-context.js';
 import { VirtualClock } from '../local-host/virtual-clock.js';
 
-const MAINTENANCE_MS = 2000;
 const HOST_GROUP = (epoch: number) => `host:${epoch}`;
 
-export class Trace {
-  readonly lines: string[] = [];
-
-  constructor(private readonly clock: VirtualClock, private readonly start: number) {}
-
-  add(line: string): void {
-    this.lines.push(`[${((this.clock.now() - this.start) / 1000).toFixed(3).padStart(8)}s] ${line}`);
-  }
+export interface WorldOptions {
+  /** Check every quiet verdict against the real services (slower; for tests). */
+  verifyQuietWork?: boolean;
 }
 
 export class World {
   readonly clock = new VirtualClock();
   readonly kernel = new Kernel();
-  readonly store = new MemoryDocumentStore();
-  readonly journal = new SimJournal();
+  readonly store = new SimMemoryStore();
+  readonly journal: SimJournal;
   readonly trace: Trace;
   readonly monitors: Monitors;
   readonly queues: SimQueues;
@@ -60,12 +55,12 @@ export class World {
   private hostUp = false;
   private restartAt = 0;
   private inflight = new Set<string>();
-  private maintenance = { busy: false, nextAt: 0 };
+  private readonly periodic: PeriodicWork;
+  /** The store and provider as the simulator itself reads them: no scheduling points, no faults. */
+  private direct!: AppContext;
   private executionIds = 0;
   private agentBoots = 0;
-  private readonly used = { hostCrash: 0, vmFailure: 0, spotEviction: 0, nodeReboot: 0 };
-  private cancelAtStep = -1;
-  private jobIds: string[] = [];
+  private readonly faults: FaultInjector;
   /** Set when something the simulator does not model failed (a bug in the backend or a model). */
   unexpected: string | undefined;
 
@@ -73,8 +68,10 @@ export class World {
     private readonly app: SimApp,
     readonly scenario: Scenario,
     private readonly prng: Prng,
+    options: WorldOptions = {},
   ) {
     this.trace = new Trace(this.clock, this.start);
+    this.journal = new SimJournal(scenario.faults.hostCrash.max > 0);
     const note = (line: string) => this.trace.add(line);
     this.monitors = new Monitors({
       liveSlots: (nodeId) => {
@@ -84,15 +81,59 @@ export class World {
       bootedAt: (nodeId) => this.agents.get(nodeId)?.bootedAt,
       carried: (dispatchId) => this.carried(dispatchId),
     });
+    if (scenario.pool.autoScale) this.monitors.watch(new AutoScaleMonitors(scenario.pool.autoScale, this.poolNodes()));
     this.storeEnv = {
       kernel: this.kernel,
       prng,
       faults: scenario.faults.store,
-      observe: (container, id, pk, item) => this.monitors.onWrite(container, id, pk, item),
+      observe: (container, id, pk, item) => {
+        if (container === 'pools') this.periodic.poolWritten();
+        this.monitors.onWrite(container, id, pk, item);
+      },
       note,
     };
     this.queues = new SimQueues(this.clock, this.kernel, prng, scenario.faults.queue, note);
     this.scaleSets = new SimScaleSets(this.clock, this.kernel, prng, scenario.faults.scaleSet, note);
+    this.faults = new FaultInjector(
+      {
+        clock: this.clock,
+        start: this.start,
+        vms: () => this.scaleSets.vms.values(),
+        agent: (nodeId) => this.agents.get(nodeId),
+        hostUp: () => this.hostUp,
+        crashHost: () => this.crashHost(),
+        rebootAt: (nodeId, at) => this.reboots.set(nodeId, at),
+        userCall: (what, call) => {
+          this.hostCall(`user ${what}`, (_ctx, services) => call(services)).catch((err: unknown) =>
+            this.trace.add(`user: ${what} answered ${(err as Error).name}: ${(err as Error).message}`),
+          );
+        },
+        note,
+      },
+      scenario,
+      prng,
+    );
+    this.periodic = new PeriodicWork(
+      {
+        clock: this.clock,
+        scaleSets: this.scaleSets,
+        direct: () => this.direct,
+        queuedMessages: () => this.queues.totalMessages(),
+        stateVersion: () => {
+          let running = 0;
+          for (const vm of this.scaleSets.vms.values()) if (vm.state === 'running') running++;
+          return `${this.store.writes}/${this.scaleSets.vms.size}/${running}/${providerCallsIdle()}`;
+        },
+        agents: () => this.agents.values(),
+        timerCall: (label, call) => this.hostCall(label, call, 'timer'),
+        note,
+        settle: () => this.kernel.settle(),
+        fail: (message) => {
+          this.unexpected ??= message;
+        },
+      },
+      { autoScale: scenario.pool.autoScale !== undefined, verify: options.verifyQuietWork ?? false },
+    );
   }
 
   // ---- setup ----------------------------------------------------------------------------------
@@ -101,18 +142,20 @@ export class World {
   async setup(): Promise<void> {
     this.startHost();
     const ctx = await this.directContext();
+    this.direct = ctx;
     const services: Services = { ctx, orchestrations: this.directOrchestrations() };
     const { pool } = this.scenario;
-    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes, taskSlotsPerNode: pool.taskSlotsPerNode });
-    for (const body of this.scenario.jobs) {
-      const job = await createJob(services, body);
-      this.jobIds.push(job.item.jobId);
-    }
+    const size = pool.autoScale
+      ? { enableAutoScale: true, autoScaleFormula: pool.autoScale.formula, autoScaleEvaluationInterval: pool.autoScale.interval }
+      : { targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes };
+    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', taskSlotsPerNode: pool.taskSlotsPerNode, ...size });
+    // As POST /pools does: an autoscaled pool's formula is evaluated at once.
+    if (pool.autoScale) await runAutoScale(ctx, pool.id);
+    for (const body of this.scenario.jobs) await createJob(services, body);
     const jobs = (await ctx.jobs.queryAll()).items.map((j) => j.item);
     const tasks = (await ctx.tasks.queryAll()).items.map((t) => t.item);
     this.monitors.seed(jobs, tasks);
-    const cancel = this.scenario.faults.cancel;
-    if (cancel) this.cancelAtStep = 1 + this.prng.int(cancel.withinSteps);
+    this.faults.planCancel();
   }
 
   private async directContext(): Promise<AppContext> {
@@ -145,7 +188,7 @@ export class World {
     this.backend.open();
     this.hostUp = true;
     this.inflight = new Set();
-    this.maintenance = { busy: false, nextAt: this.clock.now() };
+    this.periodic.hostStarted();
   }
 
   private crashHost(): void {
@@ -195,13 +238,19 @@ export class World {
   }
 
   /** A request to the control plane; it dies with the host it runs on. */
-  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, kind: ThreadKind = 'http'): Promise<T> {
+  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, kind: ThreadKind = 'http', atomic = false): Promise<T> {
     if (!this.hostUp) return Promise.reject(new ThreadAbandoned('the host is down'));
-    return this.kernel.spawn(label, HOST_GROUP(this.epoch), kind, async (thread) => {
-      const p = this.threadParts(thread);
-      const ctx = await contextOver(p.store, (name) => this.queues.forThread(name, thread), this.scaleSets.forThread(thread), p.now!);
-      return call(ctx, { ctx, orchestrations: this.threadOrchestrations(thread) });
-    });
+    return this.kernel.spawn(
+      label,
+      HOST_GROUP(this.epoch),
+      kind,
+      async (thread) => {
+        const p = this.threadParts(thread);
+        const ctx = await contextOver(p.store, (name) => this.queues.forThread(name, thread), this.scaleSets.forThread(thread), p.now!);
+        return call(ctx, { ctx, orchestrations: this.threadOrchestrations(thread) });
+      },
+      atomic,
+    );
   }
 
   private runDurable(item: WorkItem): void {
@@ -221,34 +270,6 @@ export class World {
       .finally(() => inflight.delete(item.key));
   }
 
-  private runMaintenance(): void {
-    this.maintenance.busy = true;
-    const state = this.maintenance;
-    // What the poolMaintenance timer function (functions/maintenance.ts) does.
-    this.hostCall(
-      'timer poolMaintenance',
-      async (ctx) => {
-        for (const pool of await listPools(ctx)) {
-          try {
-            const silent = await markSilentNodes(ctx, pool.item.poolId);
-            if (silent.length) await handleSilentNodes(ctx, pool.item.poolId, silent);
-            await reconcilePool(ctx, pool.item.poolId);
-          } catch (err) {
-            this.trace.add(`poolMaintenance: pool ${pool.item.poolId}: ${(err as Error).message}`);
-          }
-        }
-      },
-      'timer',
-    )
-      .catch((err: unknown) => {
-        if (!(err instanceof ThreadAbandoned)) this.trace.add(`poolMaintenance failed: ${(err as Error).message}`);
-      })
-      .finally(() => {
-        state.busy = false;
-        state.nextAt = this.clock.now() + MAINTENANCE_MS;
-      });
-  }
-
   // ---- the agents -----------------------------------------------------------------------------
 
   private bootAgent(nodeId: string): void {
@@ -258,7 +279,7 @@ export class World {
     const agent = new SimAgent(vm.poolId, nodeId, vm.priority === 'dedicated', vm.taskSlots, this.clock.now(), {
       clock: this.clock,
       queues: this.queues,
-      hostCall: (label, call) => this.hostCall(label, call),
+      hostCall: (label, call, atomic) => this.hostCall(label, call, 'http', atomic),
       spawn: (node, name, body) => {
         this.kernel
           .spawn(`${node} ${name}`, `node:${node}:${boot}`, 'agent', body)
@@ -287,6 +308,16 @@ export class World {
     }
   }
 
+  /** The scenario's pool as the autoscale monitors see it. */
+  private poolNodes(): PoolNodesView {
+    const poolKey = this.scenario.pool.id.toLowerCase();
+    const vms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.poolId.toLowerCase() === poolKey);
+    return {
+      usableNodes: () => vms().filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.takesWork).length,
+      liveInstances: () => vms().filter((vm) => vm.state === 'creating' || vm.state === 'running').length,
+    };
+  }
+
   private carried(dispatchId: string): boolean {
     for (const agent of this.agents.values()) if (agent.alive && agent.holds(dispatchId)) return true;
     // A message for it may still be in a queue.
@@ -304,6 +335,13 @@ export class World {
     return this.queueNamesCache;
   }
 
+  // ---- quiet periodic work (see periodic-work.ts) ---------------------------------------------
+
+  /** Runs the periodic work that is due and provably quiet without making it a choice. */
+  async runQuietWork(): Promise<void> {
+    if (this.hostUp) await this.periodic.runQuiet();
+  }
+
   // ---- steps ----------------------------------------------------------------------------------
 
   /** Everything that could happen now. */
@@ -317,9 +355,10 @@ export class World {
         const owner = item.kind === 'orchestration' ? `orchestration ${item.instanceId}` : `${item.kind} ${item.key}`;
         steps.push({ owner, label: `durable: ${item.kind} ${item.name} (${item.instanceId})`, run: () => this.runDurable(item) });
       }
-      if (!this.maintenance.busy && now >= this.maintenance.nextAt) {
-        steps.push({ owner: 'timer poolMaintenance', label: 'timer: poolMaintenance fires', run: () => this.runMaintenance() });
-      }
+      const maintenance = this.periodic.maintenanceStep(now);
+      if (maintenance) steps.push(maintenance);
+      const autoScale = this.periodic.autoScaleStep(now);
+      if (autoScale) steps.push(autoScale);
     } else if (now >= this.restartAt) {
       steps.push({
         owner: 'host',
@@ -363,7 +402,8 @@ export class World {
     };
     if (this.hostUp) {
       push(this.backend.nextTimerAt());
-      if (!this.maintenance.busy) push(this.maintenance.nextAt);
+      push(this.periodic.nextMaintenanceAt());
+      push(this.periodic.nextAutoScaleAt());
     } else push(this.restartAt);
     push(this.scaleSets.nextBootAt());
     for (const at of this.reboots.values()) push(at);
@@ -373,59 +413,9 @@ export class World {
     return future.length ? Math.min(...future) : undefined;
   }
 
-  /** Faults the seed decides to inject before this step. */
-  injectFaults(stepNo: number): void {
-    const f = this.scenario.faults;
-    if (this.hostUp && this.used.hostCrash < f.hostCrash.max && this.prng.chance(f.hostCrash.perStep)) {
-      this.used.hostCrash++;
-      this.crashHost();
-    }
-    const runningVms = () => [...this.scaleSets.vms.values()].filter((vm) => vm.state === 'running' && this.agents.get(vm.nodeId)?.alive);
-    if (this.used.vmFailure < f.vmFailure.max && this.prng.chance(f.vmFailure.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.vmFailure++;
-        const vm = this.prng.pick(vms);
-        vm.state = 'failed';
-        this.agents.get(vm.nodeId)!.crash();
-        this.trace.add(`fault: VM ${vm.nodeId} fails (its agent dies with ${this.agents.get(vm.nodeId)!.runningSlots} slot(s) busy)`);
-      }
-    }
-    if (this.used.spotEviction < f.spotEviction.max && this.prng.chance(f.spotEviction.perStep)) {
-      const vms = runningVms().filter((vm) => vm.priority === 'lowPriority');
-      if (vms.length) {
-        this.used.spotEviction++;
-        const vm = this.prng.pick(vms);
-        vm.state = 'evicted';
-        this.agents.get(vm.nodeId)!.crash();
-        this.trace.add(`fault: Spot VM ${vm.nodeId} evicted`);
-      }
-    }
-    if (this.used.nodeReboot < f.nodeReboot.max && this.prng.chance(f.nodeReboot.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.nodeReboot++;
-        const vm = this.prng.pick(vms);
-        this.agents.get(vm.nodeId)!.crash();
-        const at = this.clock.now() + this.prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
-        this.reboots.set(vm.nodeId, at);
-        this.trace.add(`fault: node ${vm.nodeId} crashes; its agent restarts at +${((at - this.start) / 1000).toFixed(3)}s`);
-      }
-    }
-    if (stepNo === this.cancelAtStep) this.cancel();
-  }
-
-  private cancel(): void {
-    const kinds = this.scenario.faults.cancel!.kinds;
-    const kind = this.prng.pick(kinds);
-    const jobId = this.prng.pick(this.jobIds);
-    const tasks = (this.scenario.jobs.find((j) => (j as { id: string }).id === jobId) as { tasks: { id: string }[] }).tasks;
-    const taskId = this.prng.pick(tasks).id;
-    const what = kind === 'job' ? `terminate job ${jobId}` : `terminate task ${jobId}/${taskId}`;
-    this.trace.add(`user: ${what}`);
-    this.hostCall(`user ${what}`, (ctx, services) => (kind === 'job' ? terminateJob(services, jobId) : terminateTask(services, jobId, taskId))).catch(
-      (err: unknown) => this.trace.add(`user: ${what} answered ${(err as Error).name}: ${(err as Error).message}`),
-    );
+  /** Faults the seed decides to inject before this step; true if it injected any. */
+  injectFaults(stepNo: number): boolean {
+    return this.faults.inject(stepNo);
   }
 
   /** Whether anything is still moving: requests in flight or messages not yet taken. */
@@ -444,29 +434,4 @@ export class World {
   get hostEpoch(): number {
     return this.epoch;
   }
-}
-
-/** An AppContext over the given store and queues (what context.ts builds from app settings). */
-async function contextOver(
-  store: DocumentStore,
-  queue: (name: string) => WorkQueue,
-  scaleSets: ScaleSetProvider,
-  now: () => number,
-): Promise<AppContext> {
-  const [jobs, tasks, pools, nodes] = await Promise.all([
-    store.container<JobDoc>(CONTAINERS.jobs.name, CONTAINERS.jobs.partitionKeyPath),
-    store.container<TaskDoc>(CONTAINERS.tasks.name, CONTAINERS.tasks.partitionKeyPath),
-    store.container<PoolDoc>(CONTAINERS.pools.name, CONTAINERS.pools.partitionKeyPath),
-    store.container<NodeDoc>(CONTAINERS.nodes.name, CONTAINERS.nodes.partitionKeyPath),
-  ]);
-  return {
-    jobs,
-    tasks,
-    pools,
-    nodes,
-    queue: async (poolId, band) => queue(poolQueueName(poolId, band)),
-    outputs: () => Promise.reject(new Error('task outputs are not simulated')),
-    scaleSets: async () => scaleSets,
-    now,
-  };
 }

@@ -7,6 +7,7 @@ import {
   PRIORITY_BANDS,
   poolQueueName,
   type CompleteRequest,
+  type HeartbeatRequest,
   type HeartbeatResponse,
   type TaskMessage,
 } from '../../shared/agent-protocol.js';
@@ -29,8 +30,11 @@ export interface TaskRunProfile {
 export interface AgentEnv {
   clock: Clock;
   queues: SimQueues;
-  /** Calls the control plane; rejects when the host is down or dies before answering. */
-  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>): Promise<T>;
+  /**
+   * Calls the control plane; rejects when the host is down or dies before answering. An atomic
+   * call runs to its end without scheduling points.
+   */
+  hostCall<T>(label: string, call: (ctx: AppContext, services: Services) => Promise<T>, atomic?: boolean): Promise<T>;
   /** Runs an agent-side action on a thread of this node (dies with the node). */
   spawn(nodeId: string, name: string, body: () => Promise<void>): void;
   profile(task: TaskMessage): TaskRunProfile;
@@ -69,6 +73,8 @@ export class SimAgent {
   private polling = false;
   private nextPollAt: number;
   private heartbeating = false;
+  /** The answer to the latest heartbeat that got one. */
+  lastAnswer: HeartbeatResponse | undefined;
   private nextHeartbeatAt: number;
   private readonly bootTime: string;
   /** The pool's queue names, highest band first (hashing them on every step is costly). */
@@ -86,6 +92,11 @@ export class SimAgent {
     this.nextHeartbeatAt = bootedAt;
     this.bootTime = new Date(bootedAt).toISOString();
     this.queueNames = PRIORITY_BANDS.map((band) => poolQueueName(poolId, band));
+  }
+
+  /** Alive and not told to drain or leave: it takes new tasks. */
+  get takesWork(): boolean {
+    return this.alive && !this.left && !this.draining;
   }
 
   get runningSlots(): number {
@@ -106,8 +117,8 @@ export class SimAgent {
     const now = this.env.clock.now();
     const owner = `agent ${this.nodeId}`;
     const steps: Step[] = [];
-    if (!this.heartbeating && now >= this.nextHeartbeatAt) {
-      steps.push({ owner, label: `${owner}: heartbeat`, run: () => this.env.spawn(this.nodeId, 'heartbeat', () => this.heartbeat()) });
+    if (this.heartbeatDue(now)) {
+      steps.push({ owner, label: `${owner}: heartbeat`, run: () => this.startHeartbeat(false) });
     }
     if (this.canPoll(now)) {
       steps.push({ owner, label: `${owner}: receive a task`, run: () => this.env.spawn(this.nodeId, 'poll', () => this.poll()) });
@@ -123,6 +134,34 @@ export class SimAgent {
       }
     }
     return steps;
+  }
+
+  heartbeatDue(now: number): boolean {
+    return this.alive && !this.left && !this.heartbeating && now >= this.nextHeartbeatAt;
+  }
+
+  /** Heartbeats now; an atomic heartbeat is not a scheduling choice and has no scheduling points. */
+  startHeartbeat(atomic: boolean): void {
+    this.env.spawn(this.nodeId, 'heartbeat', () => this.heartbeat(atomic));
+  }
+
+  /** Changes whenever what the next heartbeat would report changes. */
+  reportSignature(): string {
+    return `${this.draining}|${[...this.held.keys()].join(',')}`;
+  }
+
+  /** What the next heartbeat reports. */
+  heartbeatRequest(): HeartbeatRequest {
+    return {
+      poolId: this.poolId,
+      nodeId: this.nodeId,
+      isDedicated: this.isDedicated,
+      state: this.draining ? 'leavingpool' : this.held.size > 0 ? 'running' : 'idle',
+      bootTime: this.bootTime,
+      taskSlots: this.taskSlots,
+      runningTasks: [...this.held.values()].map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
+      metrics: { cpuPercent: 0, memoryBytes: 0 },
+    };
   }
 
   nextEventAt(): number | undefined {
@@ -284,22 +323,12 @@ export class SimAgent {
     await held.queue.delete(held.message).catch(() => undefined);
   }
 
-  private async heartbeat(): Promise<void> {
+  private async heartbeat(atomic: boolean): Promise<void> {
     this.heartbeating = true;
     let answer: HeartbeatResponse;
     try {
-      answer = await this.env.hostCall(`heartbeat ${this.nodeId}`, (ctx) =>
-        heartbeat(ctx, {
-          poolId: this.poolId,
-          nodeId: this.nodeId,
-          isDedicated: this.isDedicated,
-          state: this.draining ? 'leavingpool' : this.held.size > 0 ? 'running' : 'idle',
-          bootTime: this.bootTime,
-          taskSlots: this.taskSlots,
-          runningTasks: [...this.held.values()].map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
-          metrics: { cpuPercent: 0, memoryBytes: 0 },
-        }),
-      );
+      const request = this.heartbeatRequest();
+      answer = await this.env.hostCall(`heartbeat ${this.nodeId}`, (ctx) => heartbeat(ctx, request), atomic);
     } catch {
       if (!this.alive) return;
       this.heartbeating = false;
@@ -308,6 +337,7 @@ export class SimAgent {
     }
     if (!this.alive) return;
     this.heartbeating = false;
+    this.lastAnswer = answer;
     this.nextHeartbeatAt = this.env.clock.now() + Math.max(answer.nextHeartbeatMs, this.env.heartbeatMs);
     await this.obey(answer);
   }

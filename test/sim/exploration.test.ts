@@ -18,6 +18,7 @@ const BUDGET: Record<string, { iterations: number; seconds: number }> = {
   'crash-during-retry': { iterations: 30, seconds: 8 },
   'control-plane-outage': { iterations: 30, seconds: 8 },
   'throttled-activities': { iterations: 40, seconds: 8 },
+  'autoscale-under-load': { iterations: 40, seconds: 8 },
 };
 
 describe(`simulator exploration (base seed ${baseSeed})`, () => {

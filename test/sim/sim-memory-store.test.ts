@@ -1,0 +1,26 @@
+// The simulator's own document store must behave exactly as the memory adapter does: the shared
+// conformance suite, and plain-data copies that match structuredClone's.
+import { describe, expect, it } from 'vitest';
+import { plainCopy } from '../../sim/models/plain-copy.js';
+import { SimMemoryStore } from '../../sim/models/sim-memory-store.js';
+import { documentStoreConformance } from '../conformance/document-store.suite.js';
+
+documentStoreConformance('simulator memory store', async () => ({ store: new SimMemoryStore(), cleanup: async () => {} }));
+
+describe('plainCopy', () => {
+  it('copies plain data deeply, as structuredClone does', () => {
+    const value = { a: 1, b: 'x', c: [1, { d: null, e: undefined }], f: { g: true, h: [] as unknown[] }, i: new Date(5) };
+    const copied = plainCopy(value);
+    expect(copied).toEqual(structuredClone(value));
+    expect(copied).not.toBe(value);
+    expect(copied.c).not.toBe(value.c);
+    expect(copied.c[1]).not.toBe(value.c[1]);
+    expect(copied.i).toBeInstanceOf(Date);
+    expect(copied.i).not.toBe(value.i);
+    expect(Object.keys(copied.c[1] as object)).toEqual(['d', 'e']);
+  });
+
+  it('refuses what is not data, as structuredClone does', () => {
+    expect(() => plainCopy({ f: () => 1 })).toThrow();
+  });
+});
