@@ -28,7 +28,7 @@ const MIN_AHEAD = 64;
 /** The pool's size is read again after this long (it changes with resizes and autoscale). */
 const AHEAD_REFRESH_MS = 2_000;
 const DISPATCH_CHUNK = 256;
-/** Tasks the watchdog asks the store about per sweep. */
+/** Tasks a sweep asks the store about at a time. */
 const SWEEP_BATCH = 500;
 /** Jobs whose DagRun a process keeps; the least recently advanced is dropped first. */
 const CACHED_JOBS = 64;
@@ -45,7 +45,10 @@ export interface Heard {
   added: string[];
   /** Task states changed outside the orchestration (reactivation): read everything again. */
   reload: boolean;
-  /** The watchdog fired: ask the store about tasks in flight whose end or message may be lost. */
+  /**
+   * Ask the store about every task in flight, whose end notice or message may be lost: the
+   * watchdog fired, or a generation handed over (events it had not read yet are gone with it).
+   */
   sweep: boolean;
 }
 
@@ -117,10 +120,13 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
   }
 
   let resent = 0;
-  if (req.sweep && state.inflight.size > 0) {
-    const check = await checkInflight(ctx, req.jobId, [...state.inflight].slice(0, SWEEP_BATCH));
-    for (const t of check.ended) if (state.inflight.has(t.id)) endTask(state, t.id, t.dependencyAction ?? 'block');
-    resent = check.resent.length;
+  if (req.sweep) {
+    const suspects = [...state.inflight];
+    for (let i = 0; i < suspects.length; i += SWEEP_BATCH) {
+      const check = await checkInflight(ctx, req.jobId, suspects.slice(i, i + SWEEP_BATCH));
+      for (const t of check.ended) if (state.inflight.has(t.id)) endTask(state, t.id, t.dependencyAction ?? 'block');
+      resent += check.resent.length;
+    }
   }
 
   const failedUpstream = state.upstreamFailures.length;
