@@ -42,8 +42,10 @@ describe(`simulator exploration (base seed ${baseSeed})`, () => {
       if (result.failure) process.stdout.write(`${formatFailure(result.failure, 'portfolio', 60).join('\n')}\n`);
       expect(result.failure?.violation).toBeUndefined();
       expect(result.iterations).toBeGreaterThan(0);
-      // Every iteration explored a different interleaving.
-      expect(result.distinctSchedules).toBe(result.iterations);
+      // Iterations explore different interleavings. A short scenario (cancel-race) can draw the
+      // same schedule twice from two seeds, so a few repeats are allowed; a broken seed source
+      // would repeat nearly every one.
+      expect(result.distinctSchedules).toBeGreaterThanOrEqual(Math.ceil(result.iterations * 0.9));
     });
   }
 });
