@@ -124,14 +124,15 @@ export class PeriodicWork {
    */
   async runQuiet(): Promise<void> {
     const now = this.world.clock.now();
-    const version = this.world.stateVersion();
-    const judged = (work: object | string, on = version) => this.loud.get(work) === on;
-    const loud = (work: object | string, on = version) => void this.loud.set(work, on);
+    let known: string | undefined;
+    const version = () => (known ??= this.world.stateVersion());
+    const judged = (work: object | string, on = version()) => this.loud.get(work) === on;
+    const loud = (work: object | string, on = version()) => void this.loud.set(work, on);
     const started: { agent: SimAgent; poolId: string; before: NodeDoc }[] = [];
     for (const agent of this.world.agents()) {
       if (!agent.heartbeatDue(now)) continue;
       // What the agent would report is part of the verdict: it changes with no store write.
-      const on = `${version}|${agent.reportSignature()}`;
+      const on = `${version()}|${agent.reportSignature()}`;
       if (judged(agent, on)) continue;
       const request = agent.heartbeatRequest();
       const node = await this.node(request.nodeId, request.poolId);
@@ -144,7 +145,10 @@ export class PeriodicWork {
       agent.startHeartbeat(true);
       started.push({ agent, poolId: request.poolId, before: node! });
     }
-    if (started.length) await this.world.settle();
+    if (started.length) {
+      await this.world.settle();
+      known = undefined; // the heartbeats wrote
+    }
     if (this.verify) for (const s of started) await this.checkHeartbeat(s.agent, s.poolId, s.before);
     if (this.ran && !this.busy && now >= this.nextAt && !judged('maintenance')) {
       if (await this.maintenanceQuiet(now)) {

@@ -8,8 +8,9 @@
 // that is not provably quiet stays an ordinary step with all its scheduling points.
 //
 // The predicates below restate what node-service.heartbeat, markSilentNodes, reconcilePool and
-// autoScaleTick decide. test/sim/quiet-work.test.ts checks them against the real services: every pass they
-// call quiet is run anyway there, and must write nothing.
+// autoScaleTick decide; when those change, these must follow. test/sim/quiet-work.test.ts checks
+// them against the real services: every pass they call quiet is run anyway there, and must write
+// nothing (a quiet heartbeat: nothing but its time).
 import type { HeartbeatRequest } from '../shared/agent-protocol.js';
 import { SAMPLE_PERIOD_MS } from '../shared/autoscale/index.js';
 import { AUTOSCALE_DEBOUNCE_MS } from '../shared/app/autoscale-service.js';
