@@ -1,9 +1,9 @@
 // In-memory state the app keeps per process. A simulated host crash (and every new iteration)
 // must start from none of it, as a restarted Functions host would. The app exports no reset for
 // the resize tracker, so the simulator empties its maps itself (see the report for the suggested
-// export). Random ids come from the seed.
+// export). Random ids and autoscale formulas' random() come from the seed.
 import { resizes } from '../shared/app/autoscale-resize-tracker.js';
-import { setRandomIdSource } from '../shared/app/id-source.js';
+import { setRandomFractionSource, setRandomIdSource } from '../shared/app/id-source.js';
 import { resetNodeWatch } from '../shared/app/node-service.js';
 import type { Prng } from './prng.js';
 
@@ -14,6 +14,7 @@ export function resetProcessState(prng: Prng): void {
     if (map instanceof Map) map.clear();
   }
   setRandomIdSource(() => prng.uint32().toString(16).padStart(8, '0'));
+  setRandomFractionSource(() => prng.float());
   resetNodeWatch();
 }
 

@@ -17,6 +17,7 @@ import type { Stored } from '../ports/document-store.js';
 import type { AppContext } from './context.js';
 import { poolKey, type PoolDoc } from './documents.js';
 import { readPoolMetrics } from './autoscale-metrics.js';
+import { randomFraction } from './id-source.js';
 import { initialAutoScaleState, sampleDue, withReading, type AutoScaleState, type PersistedSamples } from './autoscale-state.js';
 import { updateWithRetry } from './etag-retry.js';
 import { poolLimits, reconcilePool } from './pool-service.js';
@@ -153,7 +154,7 @@ async function evaluateOn(
   const { history, samples } = withReading(pool.autoScaleState?.samples, now, reading);
   const result = evaluateFormula(formula, {
     now,
-    random: Math.random,
+    random: randomFraction,
     metrics: history.toSource(reading),
     // The evaluator reads both $CurrentDedicatedNodes and an unassigned $TargetDedicatedNodes from
     // here; the nodes the pool has is the right answer for the first and a fair one for the second.
