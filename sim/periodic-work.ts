@@ -170,17 +170,22 @@ export class PeriodicWork {
 
   private runAutoScale(timer: NonNullable<PeriodicWork['autoScale']>): void {
     timer.busy = true;
+    this.runTimerFunction('poolAutoScale', autoScalePass, () => {
+      timer.busy = false;
+      timer.lastAt = this.world.clock.now();
+      timer.nextAt = timer.lastAt + AUTOSCALE_TICK_MS;
+    });
+  }
+
+  /** Runs a timer function's pass as the host would; a failure is noted, never thrown. */
+  private runTimerFunction(name: string, pass: (ctx: AppContext, note: (line: string) => void) => Promise<void>, done: () => void): void {
     const { world } = this;
     world
-      .timerCall('timer poolAutoScale', (ctx) => autoScalePass(ctx, (line) => world.note(line)))
+      .timerCall(`timer ${name}`, (ctx) => pass(ctx, (line) => world.note(line)))
       .catch((err: unknown) => {
-        if (!(err instanceof ThreadAbandoned)) world.note(`poolAutoScale failed: ${(err as Error).message}`);
+        if (!(err instanceof ThreadAbandoned)) world.note(`${name} failed: ${(err as Error).message}`);
       })
-      .finally(() => {
-        timer.busy = false;
-        timer.lastAt = world.clock.now();
-        timer.nextAt = timer.lastAt + AUTOSCALE_TICK_MS;
-      });
+      .finally(done);
   }
 
   /** The earliest time the autoscale timer has something to do for some pool. */
@@ -193,16 +198,10 @@ export class PeriodicWork {
   private runMaintenance(): void {
     this.busy = true;
     this.ran = true;
-    const { world } = this;
-    world
-      .timerCall('timer poolMaintenance', (ctx) => maintenancePass(ctx, (line) => world.note(line)))
-      .catch((err: unknown) => {
-        if (!(err instanceof ThreadAbandoned)) world.note(`poolMaintenance failed: ${(err as Error).message}`);
-      })
-      .finally(() => {
-        this.busy = false;
-        this.nextAt = world.clock.now() + MAINTENANCE_MS;
-      });
+    this.runTimerFunction('poolMaintenance', maintenancePass, () => {
+      this.busy = false;
+      this.nextAt = this.world.clock.now() + MAINTENANCE_MS;
+    });
   }
 
   private async maintenanceQuiet(now: number): Promise<boolean> {
