@@ -22,7 +22,6 @@ const WATCHDOG_MS = 30_000;
 /** Every activity touches the store or queues: each retries through transient failures (1 s, doubling, 6 tries). */
 const STORE_RETRY = Object.assign(new df.RetryOptions(1000, 6), { backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 30_000 });
 
-
 export const jobOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput() as JobOrchestrationInput;
   let job: JobSettings;
@@ -93,7 +92,8 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
       // Events that reached this generation's history but not yet this code are dropped by
       // continueAsNew (the JS SDK keeps no unprocessed events), so the next generation's first
       // call asks the store about every task in flight.
-      const carried = { settings: job, progress: progress!, ...(watchdogAt !== undefined ? { watchdogAt } : {}) };
+      // A change of maxParallelTasks not yet acted on asks the next generation for a call.
+      const carried = { settings: job, progress: settingsChanged ? { ...progress!, more: true } : progress!, ...(watchdogAt !== undefined ? { watchdogAt } : {}) };
       const next: Heard = { ...heard, sweep: (progress!.inflight > 0 && !watchdogOff) || heard.sweep };
       context.df.continueAsNew({ jobId: input.jobId, generation: input.generation + 1, runId, seq, heard: next, carried } satisfies JobOrchestrationInput);
       return undefined;
