@@ -41,6 +41,19 @@ export class FaultInjector {
     if (cancel) this.cancelAtStep = 1 + this.prng.int(cancel.withinSteps);
   }
 
+  /**
+   * Whether a VM fault of this kind happens now (within its budget, by its chance per step), and
+   * on which of the candidates, drawn from the seed; a fault with no candidate uses no budget.
+   */
+  private drawVm(kind: 'vmFailure' | 'spotEviction' | 'nodeReboot', candidates: () => SimVm[]): SimVm | undefined {
+    const budget = this.scenario.faults[kind];
+    if (this.used[kind] >= budget.max || !this.prng.chance(budget.perStep)) return undefined;
+    const vms = candidates();
+    if (!vms.length) return undefined;
+    this.used[kind]++;
+    return this.prng.pick(vms);
+  }
+
   /** Faults the seed decides to inject before this step; true if it injected any. */
   inject(stepNo: number): boolean {
     const { world, prng } = this;
@@ -52,39 +65,27 @@ export class FaultInjector {
       injected = true;
     }
     const runningVms = () => [...world.vms()].filter((vm) => vm.state === 'running' && world.agent(vm.nodeId)?.alive);
-    if (this.used.vmFailure < f.vmFailure.max && prng.chance(f.vmFailure.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.vmFailure++;
-        injected = true;
-        const vm = prng.pick(vms);
-        vm.state = 'failed';
-        world.agent(vm.nodeId)!.crash();
-        world.note(`fault: VM ${vm.nodeId} fails (its agent dies with ${world.agent(vm.nodeId)!.runningSlots} slot(s) busy)`);
-      }
+    const failing = this.drawVm('vmFailure', runningVms);
+    if (failing) {
+      injected = true;
+      failing.state = 'failed';
+      world.agent(failing.nodeId)!.crash();
+      world.note(`fault: VM ${failing.nodeId} fails (its agent dies with ${world.agent(failing.nodeId)!.runningSlots} slot(s) busy)`);
     }
-    if (this.used.spotEviction < f.spotEviction.max && prng.chance(f.spotEviction.perStep)) {
-      const vms = runningVms().filter((vm) => vm.priority === 'lowPriority');
-      if (vms.length) {
-        this.used.spotEviction++;
-        injected = true;
-        const vm = prng.pick(vms);
-        vm.state = 'evicted';
-        world.agent(vm.nodeId)!.crash();
-        world.note(`fault: Spot VM ${vm.nodeId} evicted`);
-      }
+    const evicted = this.drawVm('spotEviction', () => runningVms().filter((vm) => vm.priority === 'lowPriority'));
+    if (evicted) {
+      injected = true;
+      evicted.state = 'evicted';
+      world.agent(evicted.nodeId)!.crash();
+      world.note(`fault: Spot VM ${evicted.nodeId} evicted`);
     }
-    if (this.used.nodeReboot < f.nodeReboot.max && prng.chance(f.nodeReboot.perStep)) {
-      const vms = runningVms();
-      if (vms.length) {
-        this.used.nodeReboot++;
-        injected = true;
-        const vm = prng.pick(vms);
-        world.agent(vm.nodeId)!.crash();
-        const at = world.clock.now() + prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
-        world.rebootAt(vm.nodeId, at);
-        world.note(`fault: node ${vm.nodeId} crashes; its agent restarts at +${((at - world.start) / 1000).toFixed(3)}s`);
-      }
+    const rebooting = this.drawVm('nodeReboot', runningVms);
+    if (rebooting) {
+      injected = true;
+      world.agent(rebooting.nodeId)!.crash();
+      const at = world.clock.now() + prng.between(f.nodeReboot.rebootMs[0], f.nodeReboot.rebootMs[1]);
+      world.rebootAt(rebooting.nodeId, at);
+      world.note(`fault: node ${rebooting.nodeId} crashes; its agent restarts at +${((at - world.start) / 1000).toFixed(3)}s`);
     }
     if (stepNo === this.cancelAtStep) {
       this.cancel();
