@@ -1,5 +1,6 @@
 // The workloads of the compute benchmark, as plain data both runners (fnbatch and ninja) consume:
 // independent no-op tasks, and a seeded random DAG of short sleeps with its makespan lower bound.
+import { seededRandom } from '../shared/seeded-random.js';
 
 export interface BenchTask {
   id: string;
@@ -12,18 +13,6 @@ export interface BenchTask {
 /** `count` independent tasks that do nothing. */
 export function noOpTasks(count: number): BenchTask[] {
   return Array.from({ length: count }, (_, i) => ({ id: `t${i}`, durationMs: 0, deps: [] }));
-}
-
-/** A small, fast, seedable generator (mulberry32): the same seed gives the same DAG everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -6,6 +6,10 @@ import {
   type MetricSample,
   type MetricSource,
 } from '../../shared/autoscale/index.js';
+import { seededRandom } from '../../shared/seeded-random.js';
+
+/** Seeded, so rand() in tests is reproducible. */
+export { seededRandom };
 
 export const MONDAY_10AM = Date.parse('2024-05-06T10:00:00Z');
 
@@ -16,18 +20,6 @@ export function series(now: number, values: readonly number[]): MetricSample[] {
 
 export function repeat(value: number, times: number): number[] {
   return Array.from({ length: times }, () => value);
-}
-
-/** A seeded generator (mulberry32), so rand() in tests is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function environment(
