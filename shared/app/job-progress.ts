@@ -12,7 +12,7 @@
 import { addTasksToRun, onTaskEnded, startRun, TaskDag, type DagRun, type DependencyAction, type ReadinessChange, type UpstreamFailure } from '../batch/index.js';
 import type { AppContext } from './context.js';
 import { jobKey, poolKey, taskKey } from './documents.js';
-import { checkInflight, failUpstream, loadTasks, type SnapshotTask } from './job-runner.js';
+import { checkInflight, failUpstream, loadTasks, snapshotOf, type SnapshotTask } from './job-runner.js';
 import { dispatchTasks } from './task-lifecycle.js';
 import { defect } from './defects.js';
 
@@ -199,10 +199,10 @@ async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, ta
   const docs = await Promise.all(taskIds.map((id) => ctx.tasks.read(taskKey(id), key)));
   docs.forEach((doc, i) => {
     const id = taskIds[i]!;
-    if (!doc || doc.item.scheduling === 'ended' || doc.item.state === 'completed') {
-      const action = doc?.item.dependencyAction ?? (doc?.item.executionInfo.result === 'success' ? 'satisfy' : 'block');
-      endTask(state, id, action);
-    } else if (doc.item.scheduling === 'waiting') {
+    const task = doc && snapshotOf(doc.item);
+    // A task gone from the store (its job being deleted) counts as ended, blocking its dependents.
+    if (!task || task.status === 'ended') endTask(state, id, task?.dependencyAction ?? 'block');
+    else if (task.status === 'waiting') {
       state.inflight.delete(id);
       state.status.set(id, 'waiting');
       state.ready.unshift(id);

@@ -67,7 +67,8 @@ export async function loadTasks(ctx: AppContext, key: string, only?: ReadonlySet
   return tasks;
 }
 
-function snapshotOf(task: TaskDoc): SnapshotTask {
+/** Where a task stands for the job's DAG, and how its end counts for its dependents. */
+export function snapshotOf(task: TaskDoc): SnapshotTask {
   const status = task.scheduling === 'ended' || task.state === 'completed' ? 'ended' : task.scheduling === 'waiting' ? 'waiting' : 'inflight';
   return {
     id: task.taskId,
