@@ -12,22 +12,14 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
   type ReleaseRequest,
+  type ReportsRequest,
+  type ReportsResponse,
   type StartTaskReport,
 } from '../shared/agent-protocol.js';
+import { ControlPlaneRejected, ControlPlaneUnavailable } from './control-plane-errors.js';
+import { ReportBatcher } from './report-batcher.js';
 
-export class ControlPlaneUnavailable extends Error {
-  override readonly name = 'ControlPlaneUnavailable';
-}
-
-export class ControlPlaneRejected extends Error {
-  override readonly name = 'ControlPlaneRejected';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ControlPlaneRejected, ControlPlaneUnavailable };
 
 export const DEFAULT_HEARTBEAT_MS = 500;
 
@@ -41,8 +33,16 @@ export class ControlPlaneClient {
     private readonly timeoutMs = 10_000,
   ) {}
 
+  /** Claims, and end reports, made while earlier ones are out share a call. */
+  private readonly claims = new ReportBatcher<ClaimRequest, ClaimResponse>(
+    async (claims) => ((await this.post(AGENT_ROUTES.reports, { claims, completions: [] } satisfies ReportsRequest)) as Partial<ReportsResponse> | undefined)?.claims,
+  );
+  private readonly completions = new ReportBatcher<CompleteRequest, CompleteResponse>(
+    async (completions) => ((await this.post(AGENT_ROUTES.reports, { claims: [], completions } satisfies ReportsRequest)) as Partial<ReportsResponse> | undefined)?.completions,
+  );
+
   async claim(request: ClaimRequest): Promise<ClaimResponse> {
-    const answer = (await this.post(AGENT_ROUTES.claim, request)) as Partial<ClaimResponse> | undefined;
+    const answer = (await this.claims.submit(request)) as Partial<ClaimResponse> | undefined;
     if (answer?.granted === true) {
       return { granted: true, retryCount: numberOr(answer.retryCount, 0), requeueCount: numberOr(answer.requeueCount, 0) };
     }
@@ -51,7 +51,7 @@ export class ControlPlaneClient {
   }
 
   async complete(request: CompleteRequest): Promise<CompleteResponse> {
-    const answer = (await this.post(AGENT_ROUTES.complete, request)) as Partial<CompleteResponse> | undefined;
+    const answer = (await this.completions.submit(request)) as Partial<CompleteResponse> | undefined;
     return { accepted: answer?.accepted !== false };
   }
 
@@ -98,8 +98,8 @@ export class ControlPlaneClient {
   }
 
   /**
-   * One POST over a kept-alive connection. node:http rather than fetch: an agent makes two calls
-   * per task, and fetch (undici, with its abort signal) costs about twice the CPU per call.
+   * One POST over a kept-alive connection. node:http rather than fetch: an agent makes up to two
+   * calls per task, and fetch (undici, with its abort signal) costs about twice the CPU per call.
    */
   private send(url: string, headers: Record<string, string | number>, payload: Buffer): Promise<{ status: number; text: string }> {
     const target = new URL(url);

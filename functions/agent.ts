@@ -1,19 +1,25 @@
 // The API the node agents call (see shared/agent-protocol.ts): claim a task before starting it,
 // report its end, give it back, heartbeat.
 import { app } from '@azure/functions';
-import { invalidPropertyValue, missingRequiredProperty } from '../shared/batch/index.js';
+import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import { invalidPropertyValue, missingRequiredProperty, type BatchErrorBody } from '../shared/batch/index.js';
 import {
   AGENT_ROUTES,
+  MAX_REPORTS_PER_CALL,
   type ClaimRequest,
   type CompleteRequest,
   type HeartbeatRequest,
+  type ItemOutcome,
   type ReleaseRequest,
+  type ReportsRequest,
+  type ReportsResponse,
   type StartTaskReport,
 } from '../shared/agent-protocol.js';
 import { jobInstanceId } from '../shared/app/documents.js';
+import type { TaskEnd } from '../shared/app/job-events.js';
 import { heartbeat, reportStartTask } from '../shared/app/node-service.js';
 import { claimTask, completeTask, releaseTask } from '../shared/app/task-lifecycle.js';
-import { api, durableClientInput, MB, readJson } from './http-kit.js';
+import { api, durableClientInput, errorResponse, MB, readJson, type ApiServices } from './http-kit.js';
 
 const extraInputs = [durableClientInput];
 
@@ -29,15 +35,31 @@ function requireStrings<T>(body: unknown, names: (keyof T & string)[]): T {
 
 const TASK_REF = ['poolId', 'nodeId', 'jobId', 'taskId', 'dispatchId'] as const;
 
+function claimRequestOf(body: unknown): ClaimRequest {
+  return requireStrings<ClaimRequest>(body, [...TASK_REF]);
+}
+
+function completeRequestOf(body: unknown): CompleteRequest {
+  const req = requireStrings<CompleteRequest>(body, [...TASK_REF, 'startTime', 'endTime']);
+  if (req.exitCode !== null && req.exitCode !== undefined && !Number.isInteger(req.exitCode)) {
+    throw invalidPropertyValue('exitCode', req.exitCode, 'must be an integer or null');
+  }
+  return req;
+}
+
+/** Tells each job's orchestration of its ends, one event per job. */
+async function raiseEnds(s: ApiServices, ends: { jobId: string; end: TaskEnd }[]): Promise<void> {
+  const byJob = new Map<string, TaskEnd[]>();
+  for (const { jobId, end } of ends) byJob.set(jobId, [...(byJob.get(jobId) ?? []), end]);
+  await Promise.all([...byJob].map(([jobId, jobEnds]) => s.orchestrations.raise(jobInstanceId(jobId), { type: 'tasksEnded', ends: jobEnds })));
+}
+
 app.http('agentClaim', {
   route: AGENT_ROUTES.claim,
   methods: ['POST'],
   authLevel: 'function',
   extraInputs,
-  handler: api(async (request, _context, s) => {
-    const req = requireStrings<ClaimRequest>((await readJson(request, MB)).body, [...TASK_REF]);
-    return { jsonBody: await claimTask(s.ctx, req) };
-  }),
+  handler: api(async (request, _context, s) => ({ jsonBody: await claimTask(s.ctx, claimRequestOf((await readJson(request, MB)).body)) })),
 });
 
 app.http('agentComplete', {
@@ -46,13 +68,58 @@ app.http('agentComplete', {
   authLevel: 'function',
   extraInputs,
   handler: api(async (request, _context, s) => {
-    const req = requireStrings<CompleteRequest>((await readJson(request, MB)).body, [...TASK_REF, 'startTime', 'endTime']);
-    if (req.exitCode !== null && req.exitCode !== undefined && !Number.isInteger(req.exitCode)) {
-      throw invalidPropertyValue('exitCode', req.exitCode, 'must be an integer or null');
-    }
+    const req = completeRequestOf((await readJson(request, MB)).body);
     const outcome = await completeTask(s.ctx, req);
-    if (outcome.ended) await s.orchestrations.raise(jobInstanceId(req.jobId), outcome.ended.event);
+    if (outcome.ended) await raiseEnds(s, outcome.ended.event.ends.map((end) => ({ jobId: req.jobId, end })));
     return { jsonBody: { accepted: outcome.accepted } };
+  }),
+});
+
+/** One item of a reports call, answered as the single call would have been. */
+async function itemOutcome<T>(context: InvocationContext, run: () => Promise<T>): Promise<ItemOutcome<T>> {
+  try {
+    return { ok: await run() };
+  } catch (err) {
+    const answer: HttpResponseInit = errorResponse(err, context);
+    return { status: answer.status ?? 500, error: answer.jsonBody as BatchErrorBody };
+  }
+}
+
+function reportsRequestOf(body: unknown): ReportsRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalidPropertyValue('body', body, 'must be a JSON object');
+  const { claims = [], completions = [] } = body as Partial<ReportsRequest>;
+  if (!Array.isArray(claims)) throw invalidPropertyValue('claims', claims, 'must be an array');
+  if (!Array.isArray(completions)) throw invalidPropertyValue('completions', completions, 'must be an array');
+  const count = claims.length + completions.length;
+  if (count > MAX_REPORTS_PER_CALL) throw invalidPropertyValue('claims', count, `at most ${MAX_REPORTS_PER_CALL} claims and completions in one call`);
+  return { claims, completions };
+}
+
+// Claims and end reports an agent gathered while its previous call was out: each item is
+// checked and answered on its own, and each job hears of all its ends in this call as one event.
+app.http('agentReports', {
+  route: AGENT_ROUTES.reports,
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs,
+  handler: api(async (request, context, s) => {
+    const req = reportsRequestOf((await readJson(request, MB)).body);
+    const ends: { jobId: string; end: TaskEnd }[] = [];
+    const [claims, completions] = await Promise.all([
+      Promise.all(req.claims.map((item) => itemOutcome(context, () => claimTask(s.ctx, claimRequestOf(item))))),
+      Promise.all(
+        req.completions.map((item) =>
+          itemOutcome(context, async () => {
+            const one = completeRequestOf(item);
+            const outcome = await completeTask(s.ctx, one);
+            for (const end of outcome.ended?.event.ends ?? []) ends.push({ jobId: one.jobId, end });
+            return { accepted: outcome.accepted };
+          }),
+        ),
+      ),
+    ]);
+    await raiseEnds(s, ends);
+    return { jsonBody: { claims, completions } satisfies ReportsResponse };
   }),
 });
 

@@ -7,8 +7,12 @@ import { isStoreError } from '../shared/ports/errors.js';
 import { appContext } from '../shared/app/context.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
 import type { Services } from '../shared/app/job-service.js';
+import { coalescingEnds, EndsCoalescer } from '../shared/app/ends-coalescer.js';
 
 export const durableClientInput = df.input.durableClient();
+
+/** Shared by every invocation in this process: ends of one job reported side by side go as one event. */
+const endsCoalescer = new EndsCoalescer();
 
 export interface ApiServices extends Services {
   baseUrl: string;
@@ -21,7 +25,7 @@ export function api(handler: ApiHandler) {
     try {
       const services: ApiServices = {
         ctx: await appContext(),
-        orchestrations: durableOrchestrations(df.getClient(context), context),
+        orchestrations: coalescingEnds(durableOrchestrations(df.getClient(context), context), endsCoalescer),
         baseUrl: apiBaseUrl(request),
       };
       return await handler(request, context, services);

@@ -114,13 +114,15 @@ export const jobOrchestrator: OrchestrationHandler = function* (context: Orchest
     const event = nextEvent.result as JobEvent;
     nextEvent = context.df.waitForExternalEvent(JOB_EVENT);
     switch (event.type) {
-      case 'taskEnded':
+      case 'tasksEnded':
         if (defect('lost-wakeup') && advancing) break;
-        heard.ended.push({ taskId: event.taskId, dependencyAction: event.dependencyAction });
-        if (event.jobAction === 'terminate') job.terminateReason = 'TaskFailed';
-        else if (event.jobAction === 'disable' && !job.disabled) {
-          job.disabled = true;
-          yield context.df.callActivityWithRetry(ACTIVITIES.disableJob, STORE_RETRY, input.jobId);
+        for (const end of event.ends) {
+          heard.ended.push({ taskId: end.taskId, dependencyAction: end.dependencyAction });
+          if (end.jobAction === 'terminate') job.terminateReason = 'TaskFailed';
+          else if (end.jobAction === 'disable' && !job.disabled) {
+            job.disabled = true;
+            yield context.df.callActivityWithRetry(ACTIVITIES.disableJob, STORE_RETRY, input.jobId);
+          }
         }
         break;
       case 'tasksAdded':

@@ -4,6 +4,7 @@
 // HTTP (so the job's orchestration hears of it at once), and heartbeats, learning in the answer
 // which tasks to kill and whether to drain. Task output goes to blob storage.
 import { createHash } from 'node:crypto';
+import type { BatchErrorBody } from './batch/errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -60,6 +61,8 @@ export interface TaskMessage {
 export const AGENT_ROUTES = {
   claim: 'agent/claim',
   complete: 'agent/complete',
+  /** Claims and end reports together: an agent sends what piled up while its last call was out. */
+  reports: 'agent/reports',
   release: 'agent/release',
   heartbeat: 'agent/heartbeat',
   startTask: 'agent/starttask',
@@ -109,6 +112,23 @@ export interface CompleteRequest {
 export interface CompleteResponse {
   /** False for a duplicate, late or stale report: it changed nothing. */
   accepted: boolean;
+}
+
+/** At most this many claims plus end reports in one call to AGENT_ROUTES.reports. */
+export const MAX_REPORTS_PER_CALL = 100;
+
+export interface ReportsRequest {
+  claims: ClaimRequest[];
+  completions: CompleteRequest[];
+}
+
+/** What one item of a reports call got: its answer, or the error the single call would have got. */
+export type ItemOutcome<T> = { ok: T } | { status: number; error: BatchErrorBody };
+
+export interface ReportsResponse {
+  /** In the order of the request's items. */
+  claims: ItemOutcome<ClaimResponse>[];
+  completions: ItemOutcome<CompleteResponse>[];
 }
 
 /** Gives a claimed task back (agent shutting down): it becomes active again, requeueCount + 1. */

@@ -6,8 +6,17 @@ import type { Heard, JobProgress } from './job-progress.js';
 export const JOB_EVENT = 'job';
 export const JOB_ORCHESTRATOR = 'jobOrchestrator';
 
+/** One task reached its end (not retried): what the orchestration needs to know of it. */
+export interface TaskEnd {
+  taskId: string;
+  result: TaskResult;
+  dependencyAction: DependencyAction;
+  jobAction: JobAction;
+}
+
 export type JobEvent =
-  | { type: 'taskEnded'; taskId: string; result: TaskResult; dependencyAction: DependencyAction; jobAction: JobAction }
+  /** One or more ends: ends reported together, or while a raise for the job was on its way, travel as one event. */
+  | { type: 'tasksEnded'; ends: TaskEnd[] }
   | { type: 'tasksAdded'; taskIds: string[] }
   | { type: 'terminate'; reason: string }
   | { type: 'update'; maxParallelTasks?: number; onAllTasksComplete?: OnAllTasksComplete; priority?: number }

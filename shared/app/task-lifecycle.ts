@@ -41,7 +41,7 @@ const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', '
 
 export interface TaskEnded {
   taskId: string;
-  event: Extract<JobEvent, { type: 'taskEnded' }>;
+  event: Extract<JobEvent, { type: 'tasksEnded' }>;
 }
 
 // ---- dispatch ---------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
 }
 
 function endedEvent(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnded {
-  return { taskId: task.taskId, event: { type: 'taskEnded', taskId: task.taskId, result, dependencyAction, jobAction } };
+  return { taskId: task.taskId, event: { type: 'tasksEnded', ends: [{ taskId: task.taskId, result, dependencyAction, jobAction }] } };
 }
 
 function endingOf(req: CompleteRequest): TaskEnding {

@@ -164,11 +164,8 @@ export async function terminateTask(s: Services, jobId: string, taskId: string):
   if (!result) throw taskNotFound(taskId);
   if (killed) await requestKill(s.ctx, killed);
   if (!defect('terminate-task-silent')) await s.orchestrations.raise(job.item.instanceId, {
-    type: 'taskEnded',
-    taskId: result.before.item.taskId,
-    result: 'failure',
-    dependencyAction: ended!.dependencyAction,
-    jobAction: 'none',
+    type: 'tasksEnded',
+    ends: [{ taskId: result.before.item.taskId, result: 'failure', dependencyAction: ended!.dependencyAction, jobAction: 'none' }],
   });
 }
 

@@ -214,6 +214,22 @@ describe('slots and priorities', () => {
   });
 });
 
+describe('talking to the control plane', () => {
+  it('sends end reports that pile up behind a slow call together, each answered once', async () => {
+    const { poolId } = await setUp({ taskSlots: 8 });
+    controlPlane.completeDelayMs = 400;
+    const tasks = Array.from({ length: 12 }, () => taskMessage('true'));
+    for (const task of tasks) await send(poolId, task);
+    for (const task of tasks) await completion(task.taskId);
+    const withEnds = controlPlane.reportCalls.filter((call) => call.body.completions.length > 0);
+    // At most two calls are out at once, so twelve ends that come within one slow round trip need fewer calls.
+    expect(withEnds.length).toBeLessThan(tasks.length);
+    expect(Math.max(...withEnds.map((call) => call.body.completions.length))).toBeGreaterThan(1);
+    expect(controlPlane.completions.map((c) => c.body.taskId).sort()).toEqual(tasks.map((t) => t.taskId).sort());
+    await waitFor(async () => (await queueClient(poolId).getProperties()).approximateMessagesCount === 0, 'messages deleted');
+  });
+});
+
 describe('keeping slots busy', () => {
   it("frees a task's slot when its process ends, not when its slow report is answered", async () => {
     const { poolId } = await setUp({ taskSlots: 1 });

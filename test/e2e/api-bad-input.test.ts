@@ -146,6 +146,40 @@ describe('updates and conditions', () => {
   });
 });
 
+describe('agent reports: each item is checked and answered on its own', () => {
+  const ref = { poolId: 'api-pool', nodeId: 'n1', jobId: 'none-such', taskId: 't1', dispatchId: '0.0.x' };
+
+  it('a bad item gets its own 4xx while the others are answered', async () => {
+    const res = await fnb.call('POST', 'agent/reports', {
+      claims: [{ ...ref, taskId: undefined }, ref],
+      completions: [{ ...ref, exitCode: 1.5, startTime: 'a', endTime: 'b' }],
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.claims[0]).toMatchObject({ status: 400, error: { code: 'MissingRequiredProperty', message: { lang: 'en-US' } } });
+    expect(res.json.claims[1]).toEqual({ ok: { granted: false, reason: 'UnknownTask' } });
+    expect(res.json.completions[0]).toMatchObject({ status: 400, error: { code: 'InvalidPropertyValue' } });
+  });
+
+  it('a malformed call is refused as a whole', async () => {
+    expectBatchError(await fnb.call('POST', 'agent/reports', { claims: 'all of them' }), 400, 'InvalidPropertyValue');
+    expectBatchError(await fnb.call('POST', 'agent/reports', [ref]), 400, 'InvalidPropertyValue');
+    expectBatchError(await fnb.call('POST', 'agent/reports', { claims: Array.from({ length: 101 }, () => ref) }), 400, 'InvalidPropertyValue');
+  });
+
+  it('property: random items never get a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), async (claims, completions) => {
+        const res = await fnb.call('POST', 'agent/reports', { claims, completions });
+        expect(res.status, res.text).toBe(200);
+        for (const item of [...res.json.claims, ...res.json.completions]) {
+          if (!('ok' in item)) expect(item.status, JSON.stringify(item)).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  }, 120_000);
+});
+
 describe('property: random and mutated requests never produce a 5xx', () => {
   const jsonValue = fc.jsonValue({ maxDepth: 4 });
   const mutatedJob = fc
@@ -155,7 +189,7 @@ describe('property: random and mutated requests never produce a 5xx', () => {
       id: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
     })
     .map(({ path, value, id }) => ({ ...validJob(`prop-${id}`), [path]: value }));
-  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/heartbeat'];
+  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/reports', 'agent/heartbeat'];
 
   it('holds for thousands of requests, and a running job is unharmed', async () => {
     expect((await fnb.call('POST', 'jobs', validJob('prop-target', { tasks: [] }))).status).toBe(201);

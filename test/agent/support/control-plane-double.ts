@@ -5,10 +5,14 @@ import type { AddressInfo } from 'node:net';
 import type {
   ClaimRefusal,
   ClaimRequest,
+  ClaimResponse,
   CompleteRequest,
+  CompleteResponse,
   HeartbeatRequest,
   HeartbeatResponse,
   ReleaseRequest,
+  ReportsRequest,
+  ReportsResponse,
   StartTaskReport,
 } from '../../../shared/agent-protocol.js';
 
@@ -21,6 +25,8 @@ export interface Recorded<T> {
 
 export class ControlPlaneDouble {
   readonly claims: Recorded<ClaimRequest>[] = [];
+  /** Calls that carried claims and end reports together. */
+  readonly reportCalls: Recorded<ReportsRequest>[] = [];
   readonly completions: Recorded<CompleteRequest>[] = [];
   readonly releases: Recorded<ReleaseRequest>[] = [];
   readonly heartbeats: Recorded<HeartbeatRequest>[] = [];
@@ -57,21 +63,28 @@ export class ControlPlaneDouble {
         const at = Date.now();
         const body = JSON.parse(raw || '{}');
         switch (req.url) {
-          case '/api/agent/claim': {
-            double.claims.push({ at, body });
-            const reason = double.refuseClaim(body);
-            // As the real control plane does, a later attempt of a task reports the attempts before it.
-            const earlier = double.claims.filter((c) => c.body.jobId === body.jobId && c.body.taskId === body.taskId).length - 1;
-            return reply(200, reason ? { granted: false, reason } : { granted: true, retryCount: 0, requeueCount: earlier });
-          }
+          case '/api/agent/claim':
+            return reply(200, double.answerClaim(at, body));
           case '/api/agent/complete': {
-            const duplicate = double.completions.some((c) => c.body.dispatchId === body.dispatchId);
-            double.completions.push({ at, body });
+            const answer = double.answerCompletion(at, body);
             if (double.completeDelayMs > 0) {
-              setTimeout(() => reply(200, { accepted: !duplicate }), double.completeDelayMs);
+              setTimeout(() => reply(200, answer), double.completeDelayMs);
               return;
             }
-            return reply(200, { accepted: !duplicate });
+            return reply(200, answer);
+          }
+          case '/api/agent/reports': {
+            const { claims = [], completions = [] } = body as Partial<ReportsRequest>;
+            double.reportCalls.push({ at, body: { claims, completions } });
+            const answer: ReportsResponse = {
+              claims: claims.map((c) => ({ ok: double.answerClaim(at, c) })),
+              completions: completions.map((c) => ({ ok: double.answerCompletion(at, c) })),
+            };
+            if (completions.length > 0 && double.completeDelayMs > 0) {
+              setTimeout(() => reply(200, answer), double.completeDelayMs);
+              return;
+            }
+            return reply(200, answer);
           }
           case '/api/agent/release':
             double.releases.push({ at, body });
@@ -98,6 +111,20 @@ export class ControlPlaneDouble {
     await new Promise<void>((resolve) => double.server.listen(0, '127.0.0.1', resolve));
     double.baseUrl = `http://127.0.0.1:${(double.server.address() as AddressInfo).port}/api`;
     return double;
+  }
+
+  private answerClaim(at: number, body: ClaimRequest): ClaimResponse {
+    this.claims.push({ at, body });
+    const reason = this.refuseClaim(body);
+    // As the real control plane does, a later attempt of a task reports the attempts before it.
+    const earlier = this.claims.filter((c) => c.body.jobId === body.jobId && c.body.taskId === body.taskId).length - 1;
+    return reason ? { granted: false, reason } : { granted: true, retryCount: 0, requeueCount: earlier };
+  }
+
+  private answerCompletion(at: number, body: CompleteRequest): CompleteResponse {
+    const duplicate = this.completions.some((c) => c.body.dispatchId === body.dispatchId);
+    this.completions.push({ at, body });
+    return { accepted: !duplicate };
   }
 
   /** The next heartbeat answer tells the agent to kill this task. */
