@@ -4,6 +4,7 @@
 // the first time into work. The library numbers tasks by a sequence counter and never checks the
 // history's TaskScheduled events, so this module mirrors that counter exactly and is where a
 // replay that does not match its history is caught.
+import { replayHistory, type ReplayEvent } from './replay-history.js';
 import { retryDelayMs } from './retry.js';
 import {
   ActionType,
@@ -37,7 +38,7 @@ export interface EpisodeEnv {
 
 /** The binding payload the library's orchestrator handler reads. */
 export interface OrchestrationInput {
-  history: HistoryEvent[];
+  history: ReplayEvent[];
   input: unknown;
   instanceId: string;
   isReplaying: boolean;
@@ -152,7 +153,7 @@ function runPlan(instance: InstanceState, messages: InboxMessage[], consumed: nu
     ...ordered.map((e) => ({ ...e, IsPlayed: false })),
   ];
   const input: OrchestrationInput = {
-    history: [...instance.history, ...newEvents],
+    history: replayHistory(instance.history, newEvents),
     input: JSON.parse(instance.input),
     instanceId,
     isReplaying: instance.history.length > 0,

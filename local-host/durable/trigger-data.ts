@@ -1,0 +1,20 @@
+// Trigger data that carries a JavaScript value rather than its JSON text. Anything that reads it
+// as RPC data gets the JSON text the Functions host would send (made when read), so every
+// programming model works unchanged; an in-process model that knows this host can take the value
+// itself and skip encoding and parsing it again on every orchestration replay.
+import type { RpcTypedData } from '../contracts.js';
+
+const values = new WeakMap<object, unknown>();
+
+/** RPC trigger data for `value`. Whoever takes the value may change it: it is built for one call. */
+export function valueTriggerData(value: unknown): RpcTypedData {
+  const data: RpcTypedData = {};
+  Object.defineProperty(data, 'json', { enumerable: true, get: () => JSON.stringify(value) });
+  values.set(data, value);
+  return data;
+}
+
+/** The value behind trigger data made by valueTriggerData, or undefined for any other data. */
+export function triggerValue(data: unknown): { value: unknown } | undefined {
+  return typeof data === 'object' && data !== null && values.has(data) ? { value: values.get(data) } : undefined;
+}
