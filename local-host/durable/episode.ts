@@ -4,6 +4,7 @@
 // the first time into work. The library numbers tasks by a sequence counter and never checks the
 // history's TaskScheduled events, so this module mirrors that counter exactly and is where a
 // replay that does not match its history is caught.
+import { plainCopy } from '../../shared/plain-copy.js';
 import { replayHistory, type ReplayEvent } from './replay-history.js';
 import { retryDelayMs } from './retry.js';
 import {
@@ -93,7 +94,7 @@ export function planEpisode(instance: InstanceState, env: EpisodeEnv): Plan {
 
 function runPlan(instance: InstanceState, messages: InboxMessage[], consumed: number[], env: EpisodeEnv): Plan {
   const { instanceId } = instance;
-  const trackers: RetryTracker[] = structuredClone(instance.retries);
+  const trackers: RetryTracker[] = plainCopy(instance.retries);
   const trackerFor = (phase: RetryTracker['phase'], id: number | undefined) =>
     trackers.find((t) => t.phase === phase && t.taskId === id);
 

@@ -1,7 +1,7 @@
 // The simulator's own document store must behave exactly as the memory adapter does: the shared
 // conformance suite, and plain-data copies that match structuredClone's.
 import { describe, expect, it } from 'vitest';
-import { plainCopy } from '../../sim/models/plain-copy.js';
+import { plainCopy } from '../../shared/plain-copy.js';
 import { SimMemoryStore } from '../../sim/models/sim-memory-store.js';
 import { documentStoreConformance } from '../conformance/document-store.suite.js';
 
