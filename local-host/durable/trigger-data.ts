@@ -4,17 +4,28 @@
 // itself and skip encoding and parsing it again on every orchestration replay.
 import type { RpcTypedData } from '../contracts.js';
 
-const values = new WeakMap<object, unknown>();
+class ValueTriggerData implements RpcTypedData {
+  readonly #value: unknown;
+
+  constructor(value: unknown) {
+    this.#value = value;
+  }
+
+  get json(): string {
+    return JSON.stringify(this.#value);
+  }
+
+  static valueOf(data: unknown): { value: unknown } | undefined {
+    return data instanceof ValueTriggerData ? { value: data.#value } : undefined;
+  }
+}
 
 /** RPC trigger data for `value`. Whoever takes the value may change it: it is built for one call. */
 export function valueTriggerData(value: unknown): RpcTypedData {
-  const data: RpcTypedData = {};
-  Object.defineProperty(data, 'json', { enumerable: true, get: () => JSON.stringify(value) });
-  values.set(data, value);
-  return data;
+  return new ValueTriggerData(value);
 }
 
 /** The value behind trigger data made by valueTriggerData, or undefined for any other data. */
 export function triggerValue(data: unknown): { value: unknown } | undefined {
-  return typeof data === 'object' && data !== null && values.has(data) ? { value: values.get(data) } : undefined;
+  return ValueTriggerData.valueOf(data);
 }

@@ -24,3 +24,23 @@ describe('plainCopy', () => {
     expect(() => plainCopy({ f: () => 1 })).toThrow();
   });
 });
+
+describe('the read-only view for the simulator’s judges', () => {
+  it('hands out the stored documents themselves and refuses every write', async () => {
+    const store = new SimMemoryStore();
+    const pools = await store.container<{ id: string; n: number }>('pools', '/id');
+    await pools.create({ id: 'p', n: 1 });
+    const peek = await store.peekView().container<{ id: string; n: number }>('pools', '/id');
+    const first = await peek.read('p', 'p');
+    expect(first?.item).toEqual({ id: 'p', n: 1 });
+    expect((await peek.queryAll()).items[0]!.item).toBe(first!.item);
+    const before = store.writes;
+    await expect(peek.upsert({ id: 'p', n: 2 })).rejects.toThrow(/read-only/);
+    await expect(peek.create({ id: 'q', n: 2 })).rejects.toThrow(/read-only/);
+    await expect(peek.delete('p', 'p')).rejects.toThrow(/read-only/);
+    expect(store.writes).toBe(before);
+    await pools.replace({ id: 'p', n: 3 }, { ifMatch: first!.etag });
+    expect((await peek.read('p', 'p'))?.item.n).toBe(3);
+    expect(first!.item.n).toBe(1);
+  });
+});
