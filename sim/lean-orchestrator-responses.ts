@@ -1,13 +1,33 @@
-// The Durable backend reads an orchestrator's answer from the raw return value (the
-// orchestration state object) and never looks at the RPC-shaped copy the programming model makes
-// of it. Making that copy means JSON-encoding every action the orchestration ever emitted, on every
-// episode: a sixth of an episode's cost in the simulator. This decorator skips the copy for
-// orchestration triggers only; everything else (the arguments, the handler, the replay) is the
+// Two copies the in-process simulator does not need on an orchestration episode, skipped for
+// orchestration triggers only; everything else (the handler, the library's replay) is the
 // library's own code, unchanged.
+// - The answer: the Durable backend reads the raw return value (the orchestration state object)
+//   and never the RPC-shaped copy, which means JSON-encoding every action ever emitted.
+// - The trigger: the backend hands the binding payload as a value (trigger-data.ts); the library
+//   would otherwise get it as JSON text to parse, which the backend would first have to write.
 import type { CoreInvocationContext, InvocationModel, ProgrammingModel } from '../local-host/functions-core.js';
+import { triggerValue } from '../local-host/durable/trigger-data.js';
 
-function isOrchestration(core: CoreInvocationContext): boolean {
-  return Object.values(core.metadata.bindings).some((b) => b.type === 'orchestrationTrigger');
+interface Binding {
+  name: string;
+  data: unknown;
+}
+
+function orchestrationTriggerName(core: CoreInvocationContext): string | undefined {
+  for (const [name, b] of Object.entries(core.metadata.bindings)) if (b.type === 'orchestrationTrigger') return name;
+  return undefined;
+}
+
+/**
+ * Takes the trigger's value out of the request, leaving JSON `null` for the library to parse in
+ * its place; the value goes back where the library puts the trigger's input (it has only one).
+ */
+function takeTriggerValue(core: CoreInvocationContext, triggerName: string): { value: unknown } | undefined {
+  const inputData = core.request.inputData as Binding[] | undefined;
+  const binding = inputData?.find((b) => b.name === triggerName);
+  const carried = binding && triggerValue(binding.data);
+  if (carried) binding.data = { json: 'null' };
+  return carried;
 }
 
 export function withLeanOrchestratorResponses(model: ProgrammingModel): ProgrammingModel {
@@ -16,10 +36,16 @@ export function withLeanOrchestratorResponses(model: ProgrammingModel): Programm
     version: model.version,
     ...(model.getCapabilities ? { getCapabilities: (defaults) => model.getCapabilities!(defaults) } : {}),
     async getInvocationModel(core) {
+      const triggerName = orchestrationTriggerName(core);
+      const carried = triggerName === undefined ? undefined : takeTriggerValue(core, triggerName);
       const inner = await model.getInvocationModel(core);
-      if (!isOrchestration(core)) return inner;
+      if (triggerName === undefined) return inner;
       const lean: InvocationModel = {
-        getArguments: () => inner.getArguments(),
+        getArguments: async () => {
+          const args = await inner.getArguments();
+          if (carried) args.inputs[0] = carried.value;
+          return args;
+        },
         invokeFunction: (context, inputs, callback) => inner.invokeFunction(context, inputs, callback),
         getResponse: async () => ({ invocationId: core.invocationId, outputData: [] }),
       };

@@ -26,6 +26,8 @@ export interface PeriodicWorld {
   scaleSets: SimScaleSets;
   /** The store and provider as the simulator reads them: no scheduling points, no faults. */
   direct(): AppContext;
+  /** As direct(), but reads hand out the stored documents themselves: for looking only. */
+  peek(): AppContext;
   /** Changes whenever the store or the instances change (a verdict on the same state stands). */
   stateVersion(): string;
   /** Messages in every queue (verify mode only). */
@@ -136,7 +138,7 @@ export class PeriodicWork {
       if (judged(agent, on)) continue;
       const request = agent.heartbeatRequest();
       const node = await this.node(request.nodeId, request.poolId);
-      const pool = await this.world.direct().pools.read(poolKey(request.poolId), poolKey(request.poolId));
+      const pool = await this.world.peek().pools.read(poolKey(request.poolId), poolKey(request.poolId));
       if (!heartbeatIsQuiet(request, node, pool?.item)) {
         loud(agent, on);
         continue;
@@ -191,7 +193,7 @@ export class PeriodicWork {
   /** The earliest time the autoscale timer has something to do for some pool. */
   private async autoScaleDueAt(): Promise<number> {
     let at = Number.POSITIVE_INFINITY;
-    for (const { item } of (await this.world.direct().pools.queryAll()).items) at = Math.min(at, autoScaleDueAt(item) ?? at);
+    for (const { item } of (await this.world.peek().pools.queryAll()).items) at = Math.min(at, autoScaleDueAt(item) ?? at);
     return at;
   }
 
@@ -205,10 +207,10 @@ export class PeriodicWork {
   }
 
   private async maintenanceQuiet(now: number): Promise<boolean> {
-    const direct = this.world.direct();
+    const peek = this.world.peek();
     const idle = providerCallsIdle();
-    for (const { item: pool } of (await direct.pools.queryAll()).items) {
-      const nodes = (await direct.nodes.query(pool.id)).items.map((n) => n.item);
+    for (const { item: pool } of (await peek.pools.queryAll()).items) {
+      const nodes = (await peek.nodes.query(pool.id)).items.map((n) => n.item);
       const vms = [...this.world.scaleSets.vms.values()].filter((vm) => vm.poolId.toLowerCase() === pool.id);
       if (!maintenanceIsQuiet({ pool, nodes, vms }, now, idle)) return false;
     }
@@ -216,7 +218,7 @@ export class PeriodicWork {
   }
 
   private async node(nodeId: string, poolId: string): Promise<NodeDoc | undefined> {
-    return (await this.world.direct().nodes.read(nodeKey(nodeId), poolKey(poolId)))?.item;
+    return (await this.world.peek().nodes.read(nodeKey(nodeId), poolKey(poolId)))?.item;
   }
 
   /**

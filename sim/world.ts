@@ -18,6 +18,7 @@ import { SimQueues } from './models/sim-queues.js';
 import { SimScaleSets } from './models/sim-scale-sets.js';
 import { SimMemoryStore } from './models/sim-memory-store.js';
 import { SimDocumentStore, type SimStoreEnv } from './models/sim-store.js';
+import type { DocumentStore } from '../shared/ports/document-store.js';
 import { AutoScaleMonitors, type PoolNodesView } from './autoscale-monitors.js';
 import { FaultInjector } from './fault-injector.js';
 import { Monitors } from './monitors.js';
@@ -58,6 +59,7 @@ export class World {
   private readonly periodic: PeriodicWork;
   /** The store and provider as the simulator itself reads them: no scheduling points, no faults. */
   private direct!: AppContext;
+  private peek!: AppContext;
   private executionIds = 0;
   private agentBoots = 0;
   private readonly faults: FaultInjector;
@@ -118,6 +120,7 @@ export class World {
         clock: this.clock,
         scaleSets: this.scaleSets,
         direct: () => this.direct,
+        peek: () => this.peek,
         queuedMessages: () => this.queues.totalMessages(),
         stateVersion: () => {
           let running = 0;
@@ -141,8 +144,9 @@ export class World {
   /** Creates the pool and submits the jobs through the real services, before the run starts. */
   async setup(): Promise<void> {
     this.startHost();
-    const ctx = await this.directContext();
+    const ctx = await this.directContext(this.store);
     this.direct = ctx;
+    this.peek = await this.directContext(this.store.peekView());
     const services: Services = { ctx, orchestrations: this.directOrchestrations() };
     const { pool } = this.scenario;
     const size = pool.autoScale
@@ -158,8 +162,9 @@ export class World {
     this.faults.planCancel();
   }
 
-  private async directContext(): Promise<AppContext> {
-    return contextOver(this.store, (name) => this.queues.raw(name), this.scaleSets.direct(), () => this.clock.now());
+  /** The services' view with no scheduling points and no faults. */
+  private async directContext(store: DocumentStore): Promise<AppContext> {
+    return contextOver(store, (name) => this.queues.raw(name), this.scaleSets.direct(), () => this.clock.now());
   }
 
   private directOrchestrations(): JobOrchestrations {

@@ -11,6 +11,7 @@ import { planEpisode, newInstance, type EpisodeEnv, type OrchestrationInput, typ
 import { EventType, toJsonText, type HistoryEvent, type OrchestratorState } from './history.js';
 import type { Journal } from './journal.js';
 import { TERMINAL, applyCommit, type BackendState, type Commit, type Control, type InstanceState, type RuntimeStatus } from './state.js';
+import { valueTriggerData } from './trigger-data.js';
 import { instanceView, type InstanceView, type ViewOptions } from './status-view.js';
 
 export interface WorkItem {
@@ -426,7 +427,7 @@ export class DurableBackend extends EventEmitter {
       return { kind: 'failed', message: `The orchestrator function '${instance.name}' doesn't exist.` };
     }
     try {
-      const result = await this.options.invoke(fn, { triggerData: { string: JSON.stringify(input) } });
+      const result = await this.options.invoke(fn, { triggerData: valueTriggerData(input) });
       const raw = result.rawReturn as OrchestratorState | undefined;
       if (raw && typeof raw === 'object' && Array.isArray(raw.actions)) return { kind: 'state', state: raw };
       const value = fromTypedData(result.returnValue);

@@ -4,6 +4,8 @@
 // the first time into work. The library numbers tasks by a sequence counter and never checks the
 // history's TaskScheduled events, so this module mirrors that counter exactly and is where a
 // replay that does not match its history is caught.
+import { plainCopy } from '../../shared/plain-copy.js';
+import { replayHistory, type ReplayEvent } from './replay-history.js';
 import { retryDelayMs } from './retry.js';
 import {
   ActionType,
@@ -37,7 +39,7 @@ export interface EpisodeEnv {
 
 /** The binding payload the library's orchestrator handler reads. */
 export interface OrchestrationInput {
-  history: HistoryEvent[];
+  history: ReplayEvent[];
   input: unknown;
   instanceId: string;
   isReplaying: boolean;
@@ -92,7 +94,7 @@ export function planEpisode(instance: InstanceState, env: EpisodeEnv): Plan {
 
 function runPlan(instance: InstanceState, messages: InboxMessage[], consumed: number[], env: EpisodeEnv): Plan {
   const { instanceId } = instance;
-  const trackers: RetryTracker[] = structuredClone(instance.retries);
+  const trackers: RetryTracker[] = plainCopy(instance.retries);
   const trackerFor = (phase: RetryTracker['phase'], id: number | undefined) =>
     trackers.find((t) => t.phase === phase && t.taskId === id);
 
@@ -152,7 +154,7 @@ function runPlan(instance: InstanceState, messages: InboxMessage[], consumed: nu
     ...ordered.map((e) => ({ ...e, IsPlayed: false })),
   ];
   const input: OrchestrationInput = {
-    history: [...instance.history, ...newEvents],
+    history: replayHistory(instance.history, newEvents),
     input: JSON.parse(instance.input),
     instanceId,
     isReplaying: instance.history.length > 0,

@@ -1,6 +1,7 @@
 // The Durable backend's state, changed only by Commits. A Commit is applied to memory and written
 // to the journal as one line, so after a crash the state is rebuilt by applying the journal again:
 // orchestration state can never go back or fork, and work in flight is simply offered again.
+import { plainCopy } from '../../shared/plain-copy.js';
 import type { FailureDetails, HistoryEvent, RetryOptions } from './history.js';
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated' | 'Suspended';
@@ -118,7 +119,7 @@ export function applyCommit(state: BackendState, commit: Commit): void {
   if (commit.n !== undefined) state.lastN = Math.max(state.lastN, commit.n);
   if (commit.nextSeq !== undefined) state.nextSeq = Math.max(state.nextSeq, commit.nextSeq);
   for (const id of commit.purge ?? []) state.instances.delete(id);
-  for (const instance of commit.put ?? []) state.instances.set(instance.instanceId, structuredClone(instance));
+  for (const instance of commit.put ?? []) state.instances.set(instance.instanceId, plainCopy(instance));
   for (const update of commit.update ?? []) {
     const instance = state.instances.get(update.instanceId);
     if (!instance) continue;

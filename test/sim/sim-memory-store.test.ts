@@ -1,7 +1,7 @@
 // The simulator's own document store must behave exactly as the memory adapter does: the shared
 // conformance suite, and plain-data copies that match structuredClone's.
 import { describe, expect, it } from 'vitest';
-import { plainCopy } from '../../sim/models/plain-copy.js';
+import { plainCopy } from '../../shared/plain-copy.js';
 import { SimMemoryStore } from '../../sim/models/sim-memory-store.js';
 import { documentStoreConformance } from '../conformance/document-store.suite.js';
 
@@ -22,5 +22,25 @@ describe('plainCopy', () => {
 
   it('refuses what is not data, as structuredClone does', () => {
     expect(() => plainCopy({ f: () => 1 })).toThrow();
+  });
+});
+
+describe('the read-only view for the simulator’s judges', () => {
+  it('hands out the stored documents themselves and refuses every write', async () => {
+    const store = new SimMemoryStore();
+    const pools = await store.container<{ id: string; n: number }>('pools', '/id');
+    await pools.create({ id: 'p', n: 1 });
+    const peek = await store.peekView().container<{ id: string; n: number }>('pools', '/id');
+    const first = await peek.read('p', 'p');
+    expect(first?.item).toEqual({ id: 'p', n: 1 });
+    expect((await peek.queryAll()).items[0]!.item).toBe(first!.item);
+    const before = store.writes;
+    await expect(peek.upsert({ id: 'p', n: 2 })).rejects.toThrow(/read-only/);
+    await expect(peek.create({ id: 'q', n: 2 })).rejects.toThrow(/read-only/);
+    await expect(peek.delete('p', 'p')).rejects.toThrow(/read-only/);
+    expect(store.writes).toBe(before);
+    await pools.replace({ id: 'p', n: 3 }, { ifMatch: first!.etag });
+    expect((await peek.read('p', 'p'))?.item.n).toBe(3);
+    expect(first!.item.n).toBe(1);
   });
 });
