@@ -25,7 +25,7 @@ export function api(handler: ApiHandler) {
     try {
       const services: ApiServices = {
         ctx: await appContext(),
-        orchestrations: coalescingEnds(durableOrchestrations(df.getClient(context), context), endsCoalescer),
+        orchestrations: coalescingEnds(durableOrchestrations(lazyClient(context), context), endsCoalescer),
         baseUrl: apiBaseUrl(request),
       };
       return await handler(request, context, services);
@@ -82,14 +82,23 @@ export function apiBaseUrl(request: HttpRequest): string {
   return `${url.origin}/api`;
 }
 
-function durableOrchestrations(client: df.DurableClient, context: InvocationContext): JobOrchestrations {
+/**
+ * The invocation's DurableClient, made when first used: making one validates its management URLs
+ * and builds an HTTP client, which most agent calls (claims, heartbeats) never need.
+ */
+function lazyClient(context: InvocationContext): () => df.DurableClient {
+  let client: df.DurableClient | undefined;
+  return () => (client ??= df.getClient(context));
+}
+
+function durableOrchestrations(client: () => df.DurableClient, context: InvocationContext): JobOrchestrations {
   return {
     async start(instanceId, input) {
-      await client.startNew(JOB_ORCHESTRATOR, { instanceId, input });
+      await client().startNew(JOB_ORCHESTRATOR, { instanceId, input });
     },
     async raise(instanceId, event) {
       try {
-        await client.raiseEvent(instanceId, JOB_EVENT, event);
+        await client().raiseEvent(instanceId, JOB_EVENT, event);
       } catch (err) {
         // The job's orchestration has ended: nothing is left to hear of this event.
         context.warn(`Event for ${instanceId} not delivered: ${(err as Error).message}`);
@@ -97,7 +106,7 @@ function durableOrchestrations(client: df.DurableClient, context: InvocationCont
     },
     async terminate(instanceId, reason) {
       try {
-        await client.terminate(instanceId, reason);
+        await client().terminate(instanceId, reason);
       } catch {
         // Already finished or never started.
       }
