@@ -8,6 +8,7 @@ import { enableDefects, DEFECT_NAMES } from './defect-switches.js';
 import { formatFailure } from './report.js';
 import { explore, runOnce } from './runner.js';
 import { CLEAN_SCENARIOS, SCENARIOS, scenarioNamed } from './scenarios.js';
+import { progressLine } from './progress-line.js';
 import { strategyForRun } from './runner.js';
 import type { StrategyName } from './strategies.js';
 
@@ -102,6 +103,7 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
   let failed = false;
   for (const name of args.scenarios) {
     const scenario = scenarioNamed(name);
+    const progress = progressLine(name);
     const result = await explore({
       scenario,
       strategy: args.strategy,
@@ -110,7 +112,9 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       maxSteps: args.maxSteps,
       timeLimitMs: args.timeLimitMs,
       pctDepth: args.pctDepth,
+      onProgress: (done, total, seconds) => progress.update(done, total, seconds),
     });
+    progress.end();
     out(
       `${name.padEnd(22)} ${String(result.iterations).padStart(6)} it  ${result.perSecond.toFixed(1).padStart(7)} it/s  ` +
         `${String(result.distinctSchedules).padStart(6)} distinct schedules  ${(result.totalSteps / Math.max(1, result.iterations)).toFixed(0).padStart(5)} steps/it` +

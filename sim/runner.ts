@@ -134,6 +134,8 @@ export interface ExploreOptions {
   /** Stop early after this much wall time. */
   timeLimitMs?: number;
   pctDepth?: number;
+  /** Told after each iteration how far the exploration has come. */
+  onProgress?: (done: number, total: number, seconds: number) => void;
 }
 
 export interface ExploreResult {
@@ -173,6 +175,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
     const result = await runOnce({ scenario: options.scenario, seed: seedFor(options.seed, i), strategy, maxSteps: options.maxSteps });
     schedules.add(result.scheduleHash);
     totalSteps += result.steps;
+    options.onProgress?.(i + 1, options.iterations, (performance.now() - started) / 1000);
     if (result.violation) {
       failure = result;
       i++;
