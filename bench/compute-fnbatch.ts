@@ -17,6 +17,7 @@ import { jobInstanceId } from '../shared/app/documents.js';
 import { createScaleSetProvider } from '../shared/app/scale-set-factory.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
 import { startCountingProxiesInWorker, type CountingProxies } from './compute-proxy-worker.js';
+import { agentsCpuMs, ownCpuMs } from './process-cpu.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
@@ -34,6 +35,10 @@ export interface FnbatchRun {
   app: Record<string, number>;
   /** Requests the agents made during the run ("queue.*", "blob.*", "api.*"). */
   agents: Record<string, number>;
+  /** CPU time of the host process during the run (the benchmark's counting proxies included). */
+  hostCpuMs: number;
+  /** CPU time of the local agents and the task processes they ran; undefined where it cannot be read. */
+  agentsCpuMs?: number;
 }
 
 export interface FnbatchBench {
@@ -140,13 +145,18 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       agentCounter.reset();
       const submittedAt = Date.now();
       const started = performance.now();
+      const hostCpuBefore = ownCpuMs();
+      const agentsCpuBefore = agentsCpuMs();
       // Waiting on the job's orchestration rather than polling GET /jobs keeps the benchmark's
       // own reads out of the request counts; the orchestration ends right after it marks the job completed.
       const finished = running.backend.waitFor(jobInstanceId(jobId), undefined, timeoutMs);
       finished.catch(() => undefined); // a failed submission or a stall is reported instead
       const submitted = await call('POST', 'jobs', body);
       if (submitted.status !== 201) throw new Error(`submitting job ${jobId}: ${submitted.status} ${submitted.text}`);
-      const watchdog = watchForStall(() => agentCounter.get('api.agent/claim') + agentCounter.get('api.agent/complete'), stallMs);
+      const watchdog = watchForStall(
+        () => agentCounter.get('api.agent/reports') + agentCounter.get('api.agent/claim') + agentCounter.get('api.agent/complete'),
+        stallMs,
+      );
       let outcome;
       try {
         outcome = await Promise.race([finished, watchdog.stalled]);
@@ -155,6 +165,8 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       }
       if (outcome === 'stalled') throw new Error(`job ${jobId} stalled: ${await describeUnfinished(call, jobId, stallMs)}`);
       const wallMs = performance.now() - started;
+      const hostCpuMs = ownCpuMs() - hostCpuBefore;
+      const agentsCpuAfter = agentsCpuMs();
       // An agent deletes a task's message only once its end report has been answered, so the last
       // deletes may still be on their way when the job completes: let them land before counting.
       const settleBy = performance.now() + 5_000;
@@ -180,6 +192,8 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
         firstStartMs: Math.min(...starts) - submittedAt,
         app,
         agents,
+        hostCpuMs,
+        ...(agentsCpuBefore !== undefined && agentsCpuAfter !== undefined ? { agentsCpuMs: agentsCpuAfter - agentsCpuBefore } : {}),
       };
     },
 

@@ -25,6 +25,8 @@ export interface MakespanResult {
 
 export interface ComputeReport {
   title: string;
+  /** CPU cores of the machine: the host, the agents and the tasks share them. */
+  cores: number;
   /** Why the ninja figures are missing, when they are. */
   ninjaMissing?: string;
   throughput: ThroughputResult;
@@ -77,6 +79,8 @@ export function formatReport(report: ComputeReport): string {
   }
   lines.push('');
 
+  lines.push(...cpuLines(report, tRun, mRun), '');
+
   lines.push(`3. Control-plane requests per task (throughput run, ${t.tasks} tasks; makespan run alongside)`);
   lines.push(row('', 'throughput', 'makespan', 'throughput run by operation'));
   const sources: [string, 'app' | 'agents', string][] = [
@@ -93,6 +97,24 @@ export function formatReport(report: ComputeReport): string {
   lines.push('   (app: counted at the app\'s DocumentStore/WorkQueue adapters; agents: counted by proxies in front of Azurite and the API.');
   lines.push('    Durable Functions\' own storage traffic is not included: the local host keeps orchestration state in memory.)');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * CPU per task, and the makespan that CPU alone allows: when the control plane, the agents and the
+ * work share the machine's cores, a run cannot end before they have all had their CPU time.
+ */
+function cpuLines(report: ComputeReport, tRun: FnbatchRun | undefined, mRun: FnbatchRun | undefined): string[] {
+  const perTaskMs = (ms: number | undefined, run: FnbatchRun) => (ms === undefined ? '-' : (ms / run.tasks).toFixed(1));
+  const lines = ['   CPU per task (ms)   host   agents and tasks'];
+  for (const [label, run] of [['throughput', tRun], ['makespan', mRun]] as const) {
+    if (run) lines.push(`   ${label.padEnd(16)} ${perTaskMs(run.hostCpuMs, run).padStart(6)}   ${perTaskMs(run.agentsCpuMs, run).padStart(6)}`);
+  }
+  if (mRun?.agentsCpuMs !== undefined && report.cores > 0) {
+    const floorMs = (mRun.hostCpuMs + mRun.agentsCpuMs) / report.cores;
+    lines.push(`   the makespan run's CPU alone needs ${sec(floorMs)} s on ${report.cores} cores = ${ratio(floorMs, report.makespan.bound)} the bound`);
+  }
+  lines.push('   (host: the whole host process, the benchmark\'s counting proxies included; agents: their processes and the tasks they ran)');
+  return lines;
 }
 
 function completed(outcome: RunOutcome): FnbatchRun | undefined {

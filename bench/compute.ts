@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     const cpus = os.cpus();
     process.stdout.write(
       formatReport({
+        cores: cpus.length,
         title: `fnbatch compute benchmark (${quick ? 'quick' : 'full'}): Node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ''}, ${ninja ? `ninja ${ninjaVersion(ninja)}` : 'no ninja'}`.replace(/\s+/g, ' '),
         ninjaMissing: ninja ? undefined : 'not installed (apt-get install -y ninja-build); ninja figures are left out',
         throughput: { tasks: throughputTasks.length, ...THROUGHPUT, fnbatch: throughputRun, ninjaMs: ninjaThroughputMs },

@@ -9,12 +9,15 @@ const run = (over: Partial<FnbatchRun>): FnbatchRun => ({
   taskSpanMs: 9_000,
   firstStartMs: 500,
   app: { 'store.read': 300, 'store.create': 101, 'queue.send': 100 },
-  agents: { 'queue.receive': 20, 'queue.delete': 100, 'api.agent/claim': 100 },
+  agents: { 'queue.receive': 20, 'queue.delete': 100, 'api.agent/reports': 60 },
+  hostCpuMs: 1_200,
+  agentsCpuMs: 800,
   ...over,
 });
 
 const report = (over: Partial<ComputeReport> = {}): ComputeReport => ({
   title: 'bench',
+  cores: 2,
   throughput: { tasks: 100, nodes: 1, slotsPerNode: 8, fnbatch: run({}), ninjaMs: 1_000 },
   makespan: { tasks: 100, nodes: 2, slotsPerNode: 8, seed: 1, bound: { criticalPathMs: 2_000, totalWorkMs: 16_000, boundMs: 2_000 }, fnbatch: run({ wallMs: 2_100 }), ninjaMs: 2_050 },
   ...over,
@@ -38,6 +41,14 @@ describe('compute report', () => {
     expect(text).toMatch(/agents -> queues\s+1\.20\s+1\.20\s+delete 1\.00, receive 0\.20/);
     expect(total({ 'queue.a': 1, 'queue.b': 2, 'store.a': 5 }, 'queue')).toBe(3);
     expect(breakdown({ 'api.x': 1, 'api.y': 3 }, 'api', 2)).toBe('y 1.50, x 0.50');
+  });
+
+  it('prints CPU per task and the makespan the CPU alone allows on the machine\'s cores', () => {
+    const text = formatReport(report());
+    expect(text).toMatch(/throughput\s+12\.0\s+8\.0/);
+    // (1,200 + 800 ms) / 2 cores = 1.00 s, half the 2.00 s bound.
+    expect(text).toContain("the makespan run's CPU alone needs 1.00 s on 2 cores = 0.500 the bound");
+    expect(formatReport(report({ makespan: { ...report().makespan, fnbatch: run({ wallMs: 2_100, agentsCpuMs: undefined }) } }))).not.toContain('CPU alone');
   });
 
   it('says why a run has no figures, and when ninja is missing', () => {
