@@ -26,8 +26,12 @@ export class TaskOutputFile {
   private closed = false;
   private created = false;
 
+  /** Made at the first flush: most short tasks write nothing, and a client costs CPU to make. */
+  private blobClient: AppendBlobClient | undefined;
+
   private constructor(
-    private readonly blob: AppendBlobClient,
+    private readonly container: ContainerClient,
+    private readonly blobName: string,
     private readonly local: WriteStream,
     private readonly flushMs: number,
     private readonly log: (line: string) => void,
@@ -45,14 +49,17 @@ export class TaskOutputFile {
     log: (line: string) => void,
     replace = false,
   ): Promise<TaskOutputFile> {
-    const blob = container.getAppendBlobClient(blobName);
     const local = createWriteStream(localPath);
     // A full disk must not take the agent down with an unhandled stream error.
     local.on('error', (error) => log(`cannot write ${localPath}: ${error.message}`));
-    const file = new TaskOutputFile(blob, local, flushMs, log);
+    const file = new TaskOutputFile(container, blobName, local, flushMs, log);
     if (replace) await file.createBlob();
     file.scheduleFlush();
     return file;
+  }
+
+  private get blob(): AppendBlobClient {
+    return (this.blobClient ??= this.container.getAppendBlobClient(this.blobName));
   }
 
   private async createBlob(): Promise<void> {
@@ -61,7 +68,7 @@ export class TaskOutputFile {
       await this.blob.create({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
     } catch (error) {
       this.blobUsable = false;
-      this.log(`cannot create blob ${this.blob.name}: ${(error as Error).message}`);
+      this.log(`cannot create blob ${this.blobName}: ${(error as Error).message}`);
     }
   }
 
@@ -114,7 +121,7 @@ export class TaskOutputFile {
     } catch (error) {
       // Losing a piece in the middle would make the blob misleading; stop appending instead.
       this.blobUsable = false;
-      this.log(`stopped copying output to ${this.blob.name}: ${(error as Error).message}`);
+      this.log(`stopped copying output to ${this.blobName}: ${(error as Error).message}`);
     }
   }
 }
