@@ -1,10 +1,9 @@
-// Runs one command as its own process group (spawned detached, from the spawner's worker thread),
-// so that killing it - for the wall-clock limit, a terminate, or the agent leaving - also kills
-// everything it started.
+// Runs one command as its own process group (spawned detached), so that killing it - for the
+// wall-clock limit, a terminate, or the agent leaving - also kills everything it started.
 // A program that cannot be started is an outcome with failure info, never an exception.
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { TaskFailureInfo } from '../shared/agent-protocol.js';
-import { spawner } from './spawner.js';
 
 export type KillReason = 'maxWallClockTime' | 'terminate' | 'release';
 
@@ -43,15 +42,19 @@ const OUTPUT_DRAIN_MS = 1000;
 export function startProcess(spec: ProcessSpec): RunningProcess {
   const startTime = new Date();
   let killedBy: KillReason | undefined;
-  let pid: number | undefined;
-  let exited = false;
-  /** Set once the process has exited: settles the outcome when its pipes close. */
-  let closed = () => {};
+  const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => spec.onStdout(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => spec.onStderr(chunk));
 
   const killGroup = () => {
-    if (pid === undefined) return;
+    if (child.pid === undefined) return;
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-child.pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
@@ -59,44 +62,26 @@ export function startProcess(spec: ProcessSpec): RunningProcess {
 
   let wallClock: NodeJS.Timeout | undefined;
   const done = new Promise<ProcessOutcome>((resolve) => {
-    spawner.spawn(
-      { argv: spec.argv, cwd: spec.cwd, env: spec.env },
-      {
-        started(startedPid) {
-          pid = startedPid;
-          // Killed before the worker said it had started: kill it now.
-          if (killedBy) killGroup();
-        },
-        failed(error) {
-          clearTimeout(wallClock);
-          resolve({ exitCode: null, startTime, endTime: new Date(), failure: spawnFailure(spec.argv[0]!, error) });
-        },
-        stdout: (chunk) => spec.onStdout(chunk),
-        stderr: (chunk) => spec.onStderr(chunk),
-        exited(code, signal) {
-          exited = true;
-          clearTimeout(wallClock);
-          const endTime = new Date();
-          const settle = () => {
-            if (spec.killLeftoversOnExit || killedBy) killGroup();
-            resolve(outcomeOf(code, signal, killedBy, startTime, endTime, spec.maxWallClockMs));
-          };
-          // Wait for the pipes to close (children may hold them), but not for ever.
-          const drain = setTimeout(settle, OUTPUT_DRAIN_MS);
-          closed = () => {
-            clearTimeout(drain);
-            settle();
-          };
-        },
-        closed: () => closed(),
-        lost(reason) {
-          clearTimeout(wallClock);
-          killGroup();
-          const now = new Date();
-          resolve({ exitCode: null, startTime, endTime: now, failure: { category: 'servererror', code: 'NodeError', message: `The node lost track of the task's process: ${reason}` } });
-        },
-      },
-    );
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // Spawn failures arrive as 'error' without an 'exit'.
+      if (child.pid !== undefined) return;
+      clearTimeout(wallClock);
+      resolve({ exitCode: null, startTime, endTime: new Date(), failure: spawnFailure(spec.argv[0]!, error) });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(wallClock);
+      const endTime = new Date();
+      const settle = () => {
+        if (spec.killLeftoversOnExit || killedBy) killGroup();
+        resolve(outcomeOf(code, signal, killedBy, startTime, endTime, spec.maxWallClockMs));
+      };
+      // Wait for the pipes to close (children may hold them), but not for ever.
+      const drain = setTimeout(settle, OUTPUT_DRAIN_MS);
+      child.once('close', () => {
+        clearTimeout(drain);
+        settle();
+      });
+    });
   });
 
   if (spec.maxWallClockMs !== undefined) {
@@ -108,11 +93,11 @@ export function startProcess(spec: ProcessSpec): RunningProcess {
 
   return {
     get pid() {
-      return pid;
+      return child.pid;
     },
     done,
     kill(reason: KillReason) {
-      if (exited) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       killedBy ??= reason;
       killGroup();
     },
@@ -152,7 +137,7 @@ function outcomeOf(
   return { exitCode: code, startTime, endTime };
 }
 
-function spawnFailure(program: string, error: { code?: string; message: string }): TaskFailureInfo {
+function spawnFailure(program: string, error: NodeJS.ErrnoException): TaskFailureInfo {
   if (error.code === 'ENOENT') {
     return { category: 'usererror', code: 'CommandProgramNotFound', message: `The program "${program}" was not found` };
   }
