@@ -19,6 +19,8 @@ const CALLS_OUT = 2;
 export class ReportBatcher<Req, Res> {
   private readonly waiting: Waiting<Req, Res>[] = [];
   private out = 0;
+  /** A call is about to start: items handed over before it does join it. */
+  private starting = false;
 
   /** `send` makes one call for the given items and answers with one outcome per item, in order. */
   constructor(private readonly send: (requests: Req[]) => Promise<ItemOutcome<Res>[] | undefined>) {}
@@ -26,10 +28,14 @@ export class ReportBatcher<Req, Res> {
   submit(request: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       this.waiting.push({ request, resolve, reject });
-      if (this.out >= CALLS_OUT) return;
+      if (this.starting || this.out >= CALLS_OUT) return;
       this.out++;
+      this.starting = true;
       // Items handed over in the same turn of the event loop share the call.
-      queueMicrotask(() => void this.drain());
+      queueMicrotask(() => {
+        this.starting = false;
+        void this.drain();
+      });
     });
   }
 

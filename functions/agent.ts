@@ -1,5 +1,6 @@
 // The API the node agents call (see shared/agent-protocol.ts): claim a task before starting it,
-// report its end, give it back, heartbeat.
+// report its end (one at a time, or claims and ends gathered into one reports call), give it
+// back, heartbeat.
 import { app } from '@azure/functions';
 import type { HttpResponseInit, InvocationContext } from '@azure/functions';
 import { invalidPropertyValue, missingRequiredProperty, type BatchErrorBody } from '../shared/batch/index.js';
@@ -50,7 +51,11 @@ function completeRequestOf(body: unknown): CompleteRequest {
 /** Tells each job's orchestration of its ends, one event per job. */
 async function raiseEnds(s: ApiServices, ends: { jobId: string; end: TaskEnd }[]): Promise<void> {
   const byJob = new Map<string, TaskEnd[]>();
-  for (const { jobId, end } of ends) byJob.set(jobId, [...(byJob.get(jobId) ?? []), end]);
+  for (const { jobId, end } of ends) {
+    const jobEnds = byJob.get(jobId);
+    if (jobEnds) jobEnds.push(end);
+    else byJob.set(jobId, [end]);
+  }
   await Promise.all([...byJob].map(([jobId, jobEnds]) => s.orchestrations.raise(jobInstanceId(jobId), { type: 'tasksEnded', ends: jobEnds })));
 }
 
