@@ -28,14 +28,14 @@ export class EndsCoalescer {
       return open.raised;
     }
     const before = this.last.get(instanceId) ?? Promise.resolve();
-    const notice: OpenNotice = { ends: [...ends], raised: undefined as unknown as Promise<void> };
-    notice.raised = before.then(() => {
+    const collected = [...ends];
+    const raised = before.then(() => {
       this.open.delete(instanceId);
-      const event: JobEvent = { type: 'tasksEnded', ends: notice.ends };
+      const event: JobEvent = { type: 'tasksEnded', ends: collected };
       return raise(instanceId, event);
     });
-    this.open.set(instanceId, notice);
-    const through = notice.raised.then(
+    this.open.set(instanceId, { ends: collected, raised });
+    const through = raised.then(
       () => undefined,
       () => undefined,
     );
@@ -43,7 +43,7 @@ export class EndsCoalescer {
     void through.then(() => {
       if (this.last.get(instanceId) === through) this.last.delete(instanceId);
     });
-    return notice.raised;
+    return raised;
   }
 }
 
