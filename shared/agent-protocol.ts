@@ -1,7 +1,8 @@
 // The contract between the control plane (the Functions app) and the node agents. Tasks reach a
 // pool through its Azure Storage queues; an agent claims each task over HTTP before starting it
 // (so a terminated job or a task already running elsewhere is never started), reports its end over
-// HTTP (so the job's orchestration hears of it at once), and heartbeats, learning in the answer
+// HTTP (so the job's orchestration hears of it at once; under load claims and ends travel in
+// batches, AGENT_ROUTES.reports), and heartbeats, learning in the answer
 // which tasks to kill and whether to drain. Task output goes to blob storage.
 import { createHash } from 'node:crypto';
 import type { BatchErrorBody } from './batch/errors.js';
@@ -61,7 +62,7 @@ export interface TaskMessage {
 export const AGENT_ROUTES = {
   claim: 'agent/claim',
   complete: 'agent/complete',
-  /** Claims and end reports together: an agent sends what piled up while its last call was out. */
+  /** Several claims, or several end reports, in one call: what piled up while the agent's earlier calls were out. */
   reports: 'agent/reports',
   release: 'agent/release',
   heartbeat: 'agent/heartbeat',
