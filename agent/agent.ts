@@ -16,7 +16,7 @@ import {
 } from '../shared/agent-protocol.js';
 import { isQueueError } from '../shared/ports/errors.js';
 import { Backoff, sleep, Wakeup } from './backoff.js';
-import { BandReceiver, type ReceivedTask } from './band-receiver.js';
+import { BandReceiver, MAX_RECEIVE, type ReceivedTask } from './band-receiver.js';
 import type { AgentConfig } from './config.js';
 import { ControlPlaneClient, DEFAULT_HEARTBEAT_MS } from './control-plane-client.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -59,8 +59,6 @@ export const DEFAULT_TUNING: AgentTuning = {
   lookAheadMs: DEFAULT_LOOK_AHEAD.leadMs,
 };
 
-/** Storage queues hand out at most 32 messages per receive. */
-const MAX_RECEIVE = 32;
 /** A message held ahead of the slots for this long, beyond what the node expects to start soon, goes back. */
 const WAITING_HOLD_MS = 2_000;
 const WAITING_SWEEP_MS = 500;

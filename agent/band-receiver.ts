@@ -19,6 +19,9 @@ export interface PoisonReport {
   reason: string;
 }
 
+/** Storage queues hand out at most this many messages per receive. */
+export const MAX_RECEIVE = 32;
+
 /** How long a busy node goes without looking at higher bands that were empty. */
 export const HIGHER_BAND_RECHECK_MS = 250;
 
@@ -68,7 +71,7 @@ export class BandReceiver {
       const { band, queue } = this.bands[b]!;
       // A band keeps its precedence even when its head is poison: move it and look again.
       for (;;) {
-        const messages = await queue.receive(Math.min(Math.max(1, max), 32), leaseMs);
+        const messages = await queue.receive(Math.min(Math.max(1, max), MAX_RECEIVE), leaseMs);
         if (messages.length === 0) break;
         const tasks: ReceivedTask[] = [];
         for (const message of messages) {

@@ -34,12 +34,8 @@ export class ControlPlaneClient {
   ) {}
 
   /** Claims, and end reports, made while earlier ones are out share a call. */
-  private readonly claims = new ReportBatcher<ClaimRequest, ClaimResponse>(
-    async (claims) => ((await this.post(AGENT_ROUTES.reports, { claims, completions: [] } satisfies ReportsRequest)) as Partial<ReportsResponse> | undefined)?.claims,
-  );
-  private readonly completions = new ReportBatcher<CompleteRequest, CompleteResponse>(
-    async (completions) => ((await this.post(AGENT_ROUTES.reports, { claims: [], completions } satisfies ReportsRequest)) as Partial<ReportsResponse> | undefined)?.completions,
-  );
+  private readonly claims = new ReportBatcher<ClaimRequest, ClaimResponse>((claims) => this.reports('claims', { claims, completions: [] }));
+  private readonly completions = new ReportBatcher<CompleteRequest, CompleteResponse>((completions) => this.reports('completions', { claims: [], completions }));
 
   async claim(request: ClaimRequest): Promise<ClaimResponse> {
     const answer = (await this.claims.submit(request)) as Partial<ClaimResponse> | undefined;
@@ -72,6 +68,12 @@ export class ControlPlaneClient {
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
     };
+  }
+
+  /** One reports call; answers the outcomes of the kind of items it carried. */
+  private async reports<K extends keyof ReportsResponse>(kind: K, request: ReportsRequest): Promise<ReportsResponse[K] | undefined> {
+    const answer = (await this.post(AGENT_ROUTES.reports, request)) as Partial<ReportsResponse> | undefined;
+    return answer?.[kind];
   }
 
   private async post(route: string, body: unknown): Promise<unknown> {

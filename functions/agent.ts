@@ -75,7 +75,7 @@ app.http('agentComplete', {
   handler: api(async (request, _context, s) => {
     const req = completeRequestOf((await readJson(request, MB)).body);
     const outcome = await completeTask(s.ctx, req);
-    if (outcome.ended) await raiseEnds(s, outcome.ended.event.ends.map((end) => ({ jobId: req.jobId, end })));
+    if (outcome.ended) await raiseEnds(s, [{ jobId: req.jobId, end: outcome.ended }]);
     return { jsonBody: { accepted: outcome.accepted } };
   }),
 });
@@ -117,7 +117,7 @@ app.http('agentReports', {
           itemOutcome(context, async () => {
             const one = completeRequestOf(item);
             const outcome = await completeTask(s.ctx, one);
-            for (const end of outcome.ended?.event.ends ?? []) ends.push({ jobId: one.jobId, end });
+            if (outcome.ended) ends.push({ jobId: one.jobId, end: outcome.ended });
             return { accepted: outcome.accepted };
           }),
         ),

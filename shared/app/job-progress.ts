@@ -15,6 +15,7 @@ import { jobKey, poolKey, taskKey } from './documents.js';
 import { checkInflight, failUpstream, loadTasks, snapshotOf, type SnapshotTask } from './job-runner.js';
 import { dispatchTasks } from './task-lifecycle.js';
 import { defect } from './defects.js';
+import type { TaskEnd } from './job-events.js';
 
 /** Dispatched per call at most: a big ready set goes out over several calls, with ends folded in between. */
 export const DISPATCH_PER_CALL = 512;
@@ -33,14 +34,12 @@ const SWEEP_BATCH = 500;
 /** Jobs whose DagRun a process keeps; the least recently advanced is dropped first. */
 const CACHED_JOBS = 64;
 
-export interface TaskEnd {
-  taskId: string;
-  dependencyAction: DependencyAction;
-}
+/** Of a task's end, what the DAG needs: which task, and whether its dependents may run. */
+export type HeardEnd = Pick<TaskEnd, 'taskId' | 'dependencyAction'>;
 
 /** What the job's orchestration heard since its last call. */
 export interface Heard {
-  ended: TaskEnd[];
+  ended: HeardEnd[];
   /** Ids announced as added. */
   added: string[];
   /** Task states changed outside the orchestration (reactivation): read everything again. */

@@ -30,7 +30,7 @@ import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './
 import { updateWithRetry } from './etag-retry.js';
 import { taskMovedTo } from './transitions.js';
 import { isSilent } from './node-health.js';
-import type { JobEvent } from './job-events.js';
+import type { TaskEnd } from './job-events.js';
 import { newRandomId } from './id-source.js';
 import { defect } from './defects.js';
 import { requestAutoScaleSoon } from './autoscale-service.js';
@@ -39,10 +39,6 @@ export { NODE_DEAD_AFTER_MS } from './node-health.js';
 
 const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', 'unusable']);
 
-export interface TaskEnded {
-  taskId: string;
-  event: Extract<JobEvent, { type: 'tasksEnded' }>;
-}
 
 // ---- dispatch ---------------------------------------------------------------------------------
 
@@ -189,7 +185,7 @@ export async function claimTask(ctx: AppContext, req: ClaimRequest): Promise<Cla
 export interface CompletionOutcome {
   accepted: boolean;
   /** Present when the task reached its end (not retried): the orchestration must hear of it. */
-  ended?: TaskEnded;
+  ended?: TaskEnd;
 }
 
 export async function completeTask(ctx: AppContext, req: CompleteRequest): Promise<CompletionOutcome> {
@@ -198,8 +194,8 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   if (!job) return { accepted: false };
   const at = new Date(ctx.now()).toISOString();
   let retryMessage: TaskMessage | undefined;
-  let ended: TaskEnded | undefined;
-  let duplicateOfEnd: TaskEnded | undefined;
+  let ended: TaskEnd | undefined;
+  let duplicateOfEnd: TaskEnd | undefined;
   const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
   const result = await updateWithRetry(ctx.tasks, taskKey(req.taskId), key, ({ item: task }) => {
     retryMessage = undefined;
@@ -264,8 +260,8 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   return { accepted: true, ended };
 }
 
-function endedEvent(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnded {
-  return { taskId: task.taskId, event: { type: 'tasksEnded', ends: [{ taskId: task.taskId, result, dependencyAction, jobAction }] } };
+function endedEvent(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnd {
+  return { taskId: task.taskId, result, dependencyAction, jobAction };
 }
 
 function endingOf(req: CompleteRequest): TaskEnding {

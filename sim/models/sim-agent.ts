@@ -304,7 +304,7 @@ export class SimAgent {
       await this.env.hostCall(`complete ${name} [${task.dispatchId}] from ${this.nodeId}`, async (ctx, services) => {
         // What the agentComplete function does after completeTask.
         const outcome = await completeTask(ctx, request);
-        if (outcome.ended) await services.orchestrations.raise(jobInstanceId(request.jobId), outcome.ended.event);
+        if (outcome.ended) await services.orchestrations.raise(jobInstanceId(request.jobId), { type: 'tasksEnded', ends: [outcome.ended] });
         return outcome;
       });
       if (this.env.responseLost()) {

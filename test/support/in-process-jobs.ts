@@ -71,7 +71,7 @@ export async function startInProcessJobs(): Promise<InProcessJobs> {
             if (claim.granted) {
               const at = new Date().toISOString();
               const outcome = await completeTask(ctx, { poolId, nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, exitCode: 0, startTime: at, endTime: at });
-              if (outcome.ended) await orchestrations.raise(jobInstanceId(task.jobId), outcome.ended.event);
+              if (outcome.ended) await orchestrations.raise(jobInstanceId(task.jobId), { type: 'tasksEnded', ends: [outcome.ended] });
             }
             await band.delete(message);
           }),
