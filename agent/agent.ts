@@ -28,6 +28,7 @@ import { SlotCounter } from './slots.js';
 import { runStartTask, type StartTaskRun } from './start-task.js';
 import { createStorageClients } from './storage-clients.js';
 import { taskEnvironment } from './task-environment.js';
+import { RequestTally } from './request-tally.js';
 import { TaskOutputFile } from './task-output.js';
 import type { ProcessOutcome } from './task-process.js';
 
@@ -128,6 +129,7 @@ export class Agent {
     private readonly client: ControlPlaneClient,
     private readonly receiver: BandReceiver,
     private readonly outputs: ContainerClient,
+    private readonly tally: RequestTally | undefined,
     options: AgentOptions,
   ) {
     this.slots = new SlotCounter(config.taskSlots);
@@ -143,12 +145,16 @@ export class Agent {
   /** Connects to Storage (creating the pool's queues and the output container if missing). */
   static async create(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const log = options.log ?? (() => undefined);
+    const tally = config.requestCountsDir ? RequestTally.start(config.requestCountsDir, config.nodeId) : undefined;
+    const requests = tally?.counter;
     const storage = await createStorageClients(config.storage);
-    const receiver = await BandReceiver.open(storage.queues, config.poolId, log);
+    const receiver = await BandReceiver.open(storage.queues, config.poolId, log, undefined, requests);
     const outputs = storage.blobs.getContainerClient(TASK_OUTPUT_CONTAINER);
+    requests?.increment('blob.createContainer');
     await outputs.createIfNotExists();
     await mkdir(config.workDir, { recursive: true });
-    return new Agent(config, new ControlPlaneClient(config.endpoint, config.agentKey), receiver, outputs, options);
+    const client = new ControlPlaneClient(config.endpoint, config.agentKey, undefined, requests);
+    return new Agent(config, client, receiver, outputs, tally, options);
   }
 
   get state(): AgentNodeState {
@@ -170,6 +176,7 @@ export class Agent {
     this.stopHeartbeats.abort();
     await heartbeats;
     this.client.close();
+    this.tally?.close();
     return exit;
   }
 
@@ -442,7 +449,7 @@ export class Agent {
             task.environment,
           ),
         openOutput: (file, localPath) =>
-          TaskOutputFile.open(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts),
+          TaskOutputFile.open(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts, this.tally?.counter),
         ...(task.maxWallClockMs !== undefined ? { maxWallClockMs: task.maxWallClockMs } : {}),
         killLeftoversOnExit: true,
       });

@@ -2,6 +2,8 @@
 // messages are moved to `<queue>-poison` as they are met and remembered for the next heartbeat.
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { PRIORITY_BANDS, poolQueueName, type PriorityBand, type TaskMessage } from '../shared/agent-protocol.js';
+import { CountingWorkQueue } from '../shared/adapters/counting-work-queue.js';
+import type { RequestCounter } from '../shared/adapters/request-counter.js';
 import { StorageQueueWorkQueue } from '../shared/adapters/storage-queue-work-queue.js';
 import type { QueueMessage, WorkQueue } from '../shared/ports/work-queue.js';
 import { parseTaskMessage } from './task-message.js';
@@ -41,13 +43,21 @@ export class BandReceiver {
     private readonly bands: { band: PriorityBand; queue: WorkQueue }[],
     private readonly log: (line: string) => void,
     private readonly recheckMs: number,
+    private readonly requests: RequestCounter | undefined,
   ) {}
 
-  static async open(service: QueueServiceClient, poolId: string, log: (line: string) => void, recheckMs = HIGHER_BAND_RECHECK_MS): Promise<BandReceiver> {
+  /** With `requests`, every queue call is counted there ("queue.receive", ...). */
+  static async open(
+    service: QueueServiceClient,
+    poolId: string,
+    log: (line: string) => void,
+    recheckMs = HIGHER_BAND_RECHECK_MS,
+    requests?: RequestCounter,
+  ): Promise<BandReceiver> {
     const bands = await Promise.all(
-      PRIORITY_BANDS.map(async (band) => ({ band, queue: await StorageQueueWorkQueue.fromService(service, poolQueueName(poolId, band)) })),
+      PRIORITY_BANDS.map(async (band) => ({ band, queue: await openQueue(service, poolQueueName(poolId, band), requests) })),
     );
-    return new BandReceiver(service, bands, log, recheckMs);
+    return new BandReceiver(service, bands, log, recheckMs, requests);
   }
 
   /** The next valid task message, leased for `leaseMs`, or undefined when every band is empty. */
@@ -104,7 +114,7 @@ export class BandReceiver {
     const name = poisonQueueName(queue.name);
     let poison = this.poisonQueues.get(name);
     if (!poison) {
-      poison = StorageQueueWorkQueue.fromService(this.service, name);
+      poison = openQueue(this.service, name, this.requests);
       this.poisonQueues.set(name, poison);
       poison.catch(() => this.poisonQueues.delete(name));
     }
@@ -113,4 +123,9 @@ export class BandReceiver {
     this.poisoned.push({ queue: queue.name, messageId: message.messageId, reason });
     this.log(`moved poison message ${message.messageId} from ${queue.name} to ${name}: ${reason}`);
   }
+}
+
+async function openQueue(service: QueueServiceClient, name: string, requests: RequestCounter | undefined): Promise<WorkQueue> {
+  const queue = await StorageQueueWorkQueue.fromService(service, name);
+  return requests ? new CountingWorkQueue(queue, requests, 'queue') : queue;
 }

@@ -34,6 +34,8 @@ export interface AgentConfig {
   leaseMs: number;
   shutdownGraceMs: number;
   startTask?: StartTaskSpec;
+  /** Where to write the node's request totals; absent: nothing is counted. */
+  requestCountsDir?: string;
 }
 
 export interface AgentConfigOverrides {
@@ -84,6 +86,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     parseInteger(text(AGENT_EXTRA_ENV.shutdownGraceMs), DEFAULT_SHUTDOWN_GRACE_MS, 0, 24 * 60 * 60 * 1000, AGENT_EXTRA_ENV.shutdownGraceMs, problems);
   const workDir = path.resolve(overrides.workDir ?? text(AGENT_ENV.workDir) ?? path.join(os.tmpdir(), 'fnbatch-agent', nodeId));
   const startTask = parseStartTask(text(AGENT_EXTRA_ENV.startTask), problems);
+  const requestCountsDir = text(AGENT_ENV.requestCountsDir);
 
   if (problems.length) throw new AgentConfigError(`bad agent configuration:\n  ${problems.join('\n  ')}`);
   const agentKey = text(AGENT_ENV.key);
@@ -99,6 +102,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     leaseMs,
     shutdownGraceMs,
     ...(startTask ? { startTask } : {}),
+    ...(requestCountsDir ? { requestCountsDir: path.resolve(requestCountsDir) } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   type ReportsResponse,
   type StartTaskReport,
 } from '../shared/agent-protocol.js';
+import type { RequestCounter } from '../shared/adapters/request-counter.js';
 import { ControlPlaneRejected, ControlPlaneUnavailable } from './control-plane-errors.js';
 import { ReportBatcher } from './report-batcher.js';
 
@@ -31,6 +32,8 @@ export class ControlPlaneClient {
     private readonly endpoint: string,
     private readonly agentKey: string | undefined,
     private readonly timeoutMs = 10_000,
+    /** Counts every call made, failed ones included, as "api.<route>". */
+    private readonly requests?: RequestCounter,
   ) {}
 
   /** Claims, and end reports, made while earlier ones are out share a call. */
@@ -80,6 +83,7 @@ export class ControlPlaneClient {
     const payload = Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': payload.length };
     if (this.agentKey) headers['x-functions-key'] = this.agentKey;
+    this.requests?.increment(`api.${route}`);
     let response: { status: number; text: string };
     try {
       response = await this.send(`${this.endpoint}/${route}`, headers, payload);

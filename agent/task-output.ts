@@ -5,6 +5,7 @@
 // call costs a round trip); the API serves a missing file of a started task as empty.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { RequestCounter } from '../shared/adapters/request-counter.js';
 
 // Append blobs take at most 50,000 blocks of at most 4 MiB each.
 const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
@@ -35,11 +36,13 @@ export class TaskOutputFile {
     private readonly local: WriteStream,
     private readonly flushMs: number,
     private readonly log: (line: string) => void,
+    private readonly requests: RequestCounter | undefined,
   ) {}
 
   /**
    * Opens the local file. The blob is created at the first output, or at once when `replace` is
-   * set (a retry: an earlier attempt's output must not survive a silent new attempt).
+   * set (a retry: an earlier attempt's output must not survive a silent new attempt). With
+   * `requests`, every blob call is counted there ("blob.create", "blob.appendBlock").
    */
   static async open(
     container: ContainerClient,
@@ -48,11 +51,12 @@ export class TaskOutputFile {
     flushMs: number,
     log: (line: string) => void,
     replace = false,
+    requests?: RequestCounter,
   ): Promise<TaskOutputFile> {
     const local = createWriteStream(localPath);
     // A full disk must not take the agent down with an unhandled stream error.
     local.on('error', (error) => log(`cannot write ${localPath}: ${error.message}`));
-    const file = new TaskOutputFile(container, blobName, local, flushMs, log);
+    const file = new TaskOutputFile(container, blobName, local, flushMs, log, requests);
     if (replace) await file.createBlob();
     file.scheduleFlush();
     return file;
@@ -65,6 +69,7 @@ export class TaskOutputFile {
   private async createBlob(): Promise<void> {
     this.created = true;
     try {
+      this.requests?.increment('blob.create');
       await this.blob.create({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
     } catch (error) {
       this.blobUsable = false;
@@ -109,12 +114,14 @@ export class TaskOutputFile {
       for (let offset = 0; offset < data.length; offset += MAX_BLOCK_BYTES) {
         // Keep the last block for the truncation note.
         if (this.blocks >= MAX_BLOCKS - 1) {
+          this.requests?.increment('blob.appendBlock');
           await this.blob.appendBlock(TRUNCATION_NOTE, TRUNCATION_NOTE.length);
           this.blocks++;
           this.truncated = true;
           return;
         }
         const block = data.subarray(offset, offset + MAX_BLOCK_BYTES);
+        this.requests?.increment('blob.appendBlock');
         await this.blob.appendBlock(block, block.length);
         this.blocks++;
       }

@@ -1,7 +1,7 @@
 // fnbatch's side of the compute benchmark: the app on an in-process local host, its context
-// adapters wrapped in request counters, and its local agents sent through counting proxies (on a
-// worker thread, off the host's event loop), so a run can report what each task cost the control
-// plane as well as how long it took.
+// adapters wrapped in request counters, and its local agents counting their own requests at their
+// adapters (agent/request-tally.ts), so a run can report what each task cost the control plane as
+// well as how long it took, with nothing extra in the path of any request.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +15,9 @@ import { StorageQueueWorkQueue } from '../shared/adapters/storage-queue-work-que
 import { partsFromSettings, setAppContext, type AppContextParts } from '../shared/app/context.js';
 import { jobInstanceId } from '../shared/app/documents.js';
 import { createScaleSetProvider } from '../shared/app/scale-set-factory.js';
+import { AGENT_ENV } from '../shared/agent-protocol.js';
+import { AgentRequestCounts } from './agent-request-counts.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
-import { startCountingProxiesInWorker, type CountingProxies } from './compute-proxy-worker.js';
 import { agentsCpuMs, ownCpuMs } from './process-cpu.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,7 +36,7 @@ export interface FnbatchRun {
   app: Record<string, number>;
   /** Requests the agents made during the run ("queue.*", "blob.*", "api.*"). */
   agents: Record<string, number>;
-  /** CPU time of the host process during the run (the benchmark's counting proxies included). */
+  /** CPU time of the host process during the run. */
   hostCpuMs: number;
   /** CPU time of the local agents and the task processes they ran; undefined where it cannot be read. */
   agentsCpuMs?: number;
@@ -56,14 +57,14 @@ type Call = (method: string, route: string, body?: unknown) => Promise<{ status:
 
 export async function startFnbatchBench(): Promise<FnbatchBench> {
   const appCounter = new RequestCounter();
-  const agentCounter = new RequestCounter();
+  const countsDir = mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-counts-'));
+  const agentCounter = new AgentRequestCounts(countsDir);
   // The context must be in place before the app's first request (the maintenance timer runs at
   // start-up), but its parts need the settings the host sets while starting: hand it a promise
   // and settle it once the host is up.
   let provideParts!: (parts: Promise<AppContextParts>) => void;
   setAppContext(new Promise<AppContextParts>((resolve) => (provideParts = resolve)));
 
-  let proxies: CountingProxies | undefined;
   let host: RunningHost | undefined;
   const dataDir = process.env.BENCH_IN_MEMORY === '1' ? undefined : mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-'));
   try {
@@ -76,33 +77,16 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       log: quiet,
       functionLogs: false,
     });
-    const storage = process.env.AzureWebJobsStorage;
-    if (!storage) throw new Error('the local host did not set AzureWebJobsStorage');
-    const settings = parseConnectionString(storage);
-    proxies = await startCountingProxiesInWorker(
-      [
-        { target: required(settings, 'QueueEndpoint'), kind: 'queue' },
-        { target: required(settings, 'BlobEndpoint'), kind: 'blob' },
-        { target: host.baseUrl, kind: 'api' },
-      ],
-      agentCounter,
-    );
-    const [queueUrl, blobUrl, apiUrl] = proxies.urls;
-    const agentEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      AzureWebJobsStorage: formatConnectionString({ ...settings, QueueEndpoint: queueUrl!, BlobEndpoint: blobUrl! }),
-      FUNCTIONS_LOCAL_BASE_URL: apiUrl!,
-    };
+    const agentEnv: NodeJS.ProcessEnv = { ...process.env, [AGENT_ENV.requestCountsDir]: countsDir };
     provideParts(countingParts(appCounter, agentEnv));
   } catch (err) {
     // Settle the context with something harmless: the host's shutdown waits for it.
     provideParts(Promise.resolve({ store: new MemoryDocumentStore() }));
     await host?.stop();
-    await proxies?.close();
+    rmSync(countsDir, { recursive: true, force: true });
     throw err;
   }
   const running = host;
-  const counting = proxies;
 
   const call: Call = async (method, route, body) => {
     const res = await fetch(`${running.baseUrl}/api/${route}`, {
@@ -140,7 +124,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
         tasks: tasks.map((t) => ({ id: t.id, commandLine: commandLineOf(t), ...(t.deps.length ? { dependsOn: { taskIds: t.deps } } : {}) })),
       };
       // Requests of the set-up (e.g. idle polls) must not be counted against the job.
-      await counting.flush();
+      await agentCounter.settle();
       appCounter.reset();
       agentCounter.reset();
       const submittedAt = Date.now();
@@ -171,7 +155,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       // deletes may still be on their way when the job completes: let them land before counting.
       const settleBy = performance.now() + 5_000;
       for (;;) {
-        await counting.flush();
+        await agentCounter.settle();
         if (agentCounter.get('queue.delete') >= tasks.length || performance.now() >= settleBy) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -199,13 +183,13 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
 
     async stop() {
       await running.stop();
-      await counting.close();
+      rmSync(countsDir, { recursive: true, force: true });
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-/** The app's own parts from its settings, with the store and queues counted and the agents proxied. */
+/** The app's own parts from its settings, with the store and queues counted and the agents counting theirs. */
 async function countingParts(counter: RequestCounter, agentEnv: NodeJS.ProcessEnv): Promise<AppContextParts> {
   const parts = await partsFromSettings(process.env);
   const queueService = parts.queueService;
@@ -267,28 +251,6 @@ async function allTasks(call: Call, jobId: string): Promise<ListedTask[]> {
     if (!next) return tasks;
     route = next.slice(next.indexOf('/api/') + '/api/'.length);
   }
-}
-
-/** "Key=Value;..." into its parts; values may themselves contain '=' (account keys do). */
-export function parseConnectionString(text: string): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const part of text.split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0) settings[part.slice(0, at).trim()] = part.slice(at + 1).trim();
-  }
-  return settings;
-}
-
-export function formatConnectionString(settings: Record<string, string>): string {
-  return `${Object.entries(settings)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(';')};`;
-}
-
-function required(settings: Record<string, string>, key: string): string {
-  const value = settings[key];
-  if (!value) throw new Error(`the storage connection string has no ${key}`);
-  return value;
 }
 
 function safeJson(text: string): unknown {

@@ -94,7 +94,7 @@ export function formatReport(report: ComputeReport): string {
     const perRun = (run: FnbatchRun | undefined) => (run ? perTask(total(run[side], prefix), run.tasks) : '-');
     lines.push(row(label, perRun(tRun), perRun(mRun), tRun ? breakdown(tRun[side], prefix, tRun.tasks) : ''));
   }
-  lines.push('   (app: counted at the app\'s DocumentStore/WorkQueue adapters; agents: counted by proxies in front of Azurite and the API.');
+  lines.push('   (app: counted at the app\'s DocumentStore/WorkQueue adapters; agents: counted at each agent\'s queue, blob and API clients.');
   lines.push('    Durable Functions\' own storage traffic is not included: the local host keeps orchestration state in memory.)');
   return `${lines.join('\n')}\n`;
 }
@@ -113,7 +113,7 @@ function cpuLines(report: ComputeReport, tRun: FnbatchRun | undefined, mRun: Fnb
     const floorMs = (mRun.hostCpuMs + mRun.agentsCpuMs) / report.cores;
     lines.push(`   the makespan run's CPU alone needs ${sec(floorMs)} s on ${report.cores} cores = ${ratio(floorMs, report.makespan.bound)} the bound`);
   }
-  lines.push('   (host: the whole host process, the benchmark\'s counting proxies included; agents: their processes and the tasks they ran)');
+  lines.push('   (host: the whole host process; agents: their processes and the tasks they ran)');
   return lines;
 }
 

@@ -201,4 +201,6 @@ export const AGENT_ENV = {
   storage: 'FNBATCH_STORAGE',
   workDir: 'FNBATCH_WORK_DIR',
   visibilityTimeoutMs: 'FNBATCH_LEASE_MS',
+  /** A folder for the node's request totals (agent/request-tally.ts), set by whoever measures the node. */
+  requestCountsDir: 'FNBATCH_REQUEST_COUNTS_DIR',
 } as const;

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { AGENT_ENV } from '../agent-protocol.js';
 import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
 
 export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<ScaleSetProvider> {
@@ -21,11 +22,14 @@ export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<Sc
     }
     // Without a data folder (an in-memory host) the nodes' folders are temporary and go with them.
     const temporary = env.FUNCTIONS_LOCAL_DATA_DIR ? undefined : await mkdtemp(path.join(os.tmpdir(), 'fnbatch-nodes-'));
+    const countsDir = env[AGENT_ENV.requestCountsDir];
     const provider = new LocalScaleSetProvider({
       endpoint: `${baseUrl}/api`,
       agentKey,
       storageConnectionString: storage,
       workRoot: temporary ?? path.join(env.FUNCTIONS_LOCAL_DATA_DIR!, 'nodes'),
+      // The nodes count their requests for whoever measures them (the compute benchmark).
+      ...(countsDir ? { spawnEnv: { [AGENT_ENV.requestCountsDir]: countsDir } } : {}),
     });
     if (temporary) {
       const stopAll = provider.stopAll.bind(provider);
