@@ -1,14 +1,18 @@
-// Runs Azurite (the Azure Storage emulator) inside this process, on free loopback ports.
+// Runs Azurite (the Azure Storage emulator) on a worker thread of this process, on free loopback
+// ports.
 //
-// In-process rather than a child process: start-up is faster, nothing is left running if the
-// host dies, and each server gets its own stores, so several instances can live in one process.
-// Azurite ships no type declarations for its internals, hence the narrow local interfaces below.
-import { createRequire, Module } from 'node:module';
-import { mkdir } from 'node:fs/promises';
+// A worker thread rather than a child process: start-up is faster, and it is the same process, so
+// nothing is left running if the host dies. A worker thread rather than the main thread: Azurite
+// handles every queue and blob request (HTTP parsing, XML, lokijs, disk) on its own event loop, so
+// the host's HTTP requests and Durable orchestration steps never wait behind it. Each instance
+// gets its own worker, hence its own Azurite modules and stores, so several can live in one process.
+// The servers themselves are in azurite-servers.ts, Azurite's patches in azurite-patches.ts.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-
-const require = createRequire(import.meta.url);
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AzuriteEndpoints, AzuriteServerSettings } from './azurite-servers.js';
+import type { FromAzuriteWorker, ToAzuriteWorker } from './azurite-worker.js';
 
 export type AzuriteService = 'queue' | 'blob' | 'table';
 
@@ -32,200 +36,6 @@ export interface AzuriteHandle {
 
 export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
 
-interface AzuriteServer {
-  start(): Promise<void>;
-  close(): Promise<void>;
-  getHttpServerAddress(): string;
-}
-type ServerClass = new (config: unknown) => AzuriteServer;
-type ConfigClass = new (...args: unknown[]) => unknown;
-type ChunkStoreClass = new (sizeLimit?: number) => unknown;
-
-function azuriteModule<T>(relative: string): T {
-  withoutTelemetry();
-  withoutIndexRebuilds();
-  withExtentCache();
-  return azuriteModuleRaw<T>(relative);
-}
-
-function azuriteModuleRaw<T>(relative: string): T {
-  return require(`azurite/dist/src/${relative}`) as T;
-}
-
-/**
- * Two lokijs habits make every Azurite queue request cost more the more messages are queued:
- * - The queue store drops expired messages before every operation (send, receive, update,
- *   delete) with `collection.remove(expired)`, and lokijs answers even an empty removal by
- *   rebuilding every binary index of the messages collection from scratch (four sorts of all the
- *   messages of all queues) and flagging the collection for its next autosave.
- * - A receive updates the messages it hands out as one batch, and lokijs rebuilds the indexes
- *   after any batch update the same way, where updating each index in place costs far less.
- * Removing nothing now does nothing, and small batches are updated one document at a time with
- * the indexes kept up to date in place. Results are the same; only the index upkeep differs.
- */
-const SMALL_BATCH = 32;
-
-function withoutIndexRebuilds(): void {
-  const lokiPath = require.resolve('lokijs', { paths: [path.dirname(require.resolve('azurite/package.json'))] });
-  const loki = require(lokiPath) as { Collection?: { prototype: Record<string, unknown> } };
-  const proto = loki.Collection?.prototype;
-  if (!proto || typeof proto.remove !== 'function' || typeof proto.update !== 'function' || proto.remove.name === 'removeUnlessEmpty') return;
-  const remove = proto.remove as (this: unknown, doc: unknown) => unknown;
-  proto.remove = function removeUnlessEmpty(this: unknown, doc: unknown) {
-    if (Array.isArray(doc) && doc.length === 0) return undefined;
-    return remove.call(this, doc);
-  };
-  const update = proto.update as (this: unknown, doc: unknown) => unknown;
-  proto.update = function updateInPlace(this: unknown, doc: unknown) {
-    if (Array.isArray(doc) && doc.length <= SMALL_BATCH) {
-      for (const one of doc) update.call(this, one);
-      return undefined;
-    }
-    return update.call(this, doc);
-  };
-}
-
-/**
- * Azurite reads each received queue message's text from its extent file on disk, one message
- * after the other (open, read, close: several event-loop turns each), so a receive of 16 messages
- * took 250-300 ms in a busy host. Extents are append-only and a written range never changes, so
- * what the host itself wrote since it started is kept in memory (bounded, oldest dropped first)
- * and read from there; everything is still written to disk as before, and anything not kept is
- * read from disk.
- */
-const EXTENT_CACHE_MAX_ENTRY_BYTES = 64 * 1024;
-const EXTENT_CACHE_MAX_BYTES = 32 * 1024 * 1024;
-
-interface ExtentChunk {
-  id: string;
-  offset: number;
-  count: number;
-}
-
-class ExtentCache {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
-
-  static key(chunk: ExtentChunk): string {
-    return `${chunk.id}:${chunk.offset}:${chunk.count}`;
-  }
-
-  get(chunk: ExtentChunk | undefined): Buffer | undefined {
-    return chunk && chunk.count > 0 ? this.entries.get(ExtentCache.key(chunk)) : undefined;
-  }
-
-  set(chunk: ExtentChunk, data: Buffer): void {
-    if (data.length !== chunk.count || data.length > EXTENT_CACHE_MAX_ENTRY_BYTES) return;
-    this.entries.set(ExtentCache.key(chunk), Buffer.from(data));
-    this.bytes += data.length;
-    for (const [key, value] of this.entries) {
-      if (this.bytes <= EXTENT_CACHE_MAX_BYTES) break;
-      this.entries.delete(key);
-      this.bytes -= value.length;
-    }
-  }
-}
-
-function withExtentCache(): void {
-  const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
-  const proto = store?.prototype;
-  if (!proto || typeof proto.appendExtent !== 'function' || typeof proto.readExtent !== 'function' || proto.readExtent.name === 'readExtentCached') return;
-  const caches = new WeakMap<object, ExtentCache>();
-  const cacheOf = (self: object) => {
-    let cache = caches.get(self);
-    if (!cache) caches.set(self, (cache = new ExtentCache()));
-    return cache;
-  };
-  const append = proto.appendExtent as (this: object, data: unknown, contextId?: string) => Promise<ExtentChunk>;
-  proto.appendExtent = async function appendExtentCached(this: object, data: unknown, contextId?: string) {
-    const chunk = await append.call(this, data, contextId);
-    if (Buffer.isBuffer(data)) cacheOf(this).set(chunk, data);
-    return chunk;
-  };
-  const read = proto.readExtent as (this: object, chunk: ExtentChunk | undefined, contextId?: string) => Promise<NodeJS.ReadableStream>;
-  proto.readExtent = async function readExtentCached(this: object, chunk: ExtentChunk | undefined, contextId?: string) {
-    const cached = cacheOf(this).get(chunk);
-    if (cached) return Readable.from([cached], { objectMode: false });
-    return read.call(this, chunk, contextId);
-  };
-}
-
-/**
- * Azurite's telemetry client (common/Telemetry.js) loads `applicationinsights` as soon as any
- * server module is required, even though telemetry is only switched on by Azurite's own command
- * line, which the host never runs. Loading it costs about a second of CPU and patches `require`
- * (require-in-the-middle) and `console` for the whole process, slowing every later module load.
- * The servers only ever call its static methods, and with telemetry off those do nothing, so the
- * module is put in the require cache as exactly that: the same methods, doing nothing.
- */
-function withoutTelemetry(): void {
-  const telemetryPath = require.resolve('azurite/dist/src/common/Telemetry');
-  if (require.cache[telemetryPath]) return;
-  class AzuriteTelemetryClient {
-    static init(): void {}
-    static TraceRequest(): void {}
-    static async TraceStartEvent(): Promise<void> {}
-    static TraceStopEvent(): void {}
-  }
-  const stub = new Module(telemetryPath);
-  stub.filename = telemetryPath;
-  stub.loaded = true;
-  stub.exports = { AzuriteTelemetryClient };
-  require.cache[telemetryPath] = stub;
-}
-
-function devAccountKey(): string {
-  return azuriteModule<{ EMULATOR_ACCOUNT_KEY_STR: string }>('blob/utils/constants').EMULATOR_ACCOUNT_KEY_STR;
-}
-
-interface StorePaths {
-  metadataDb: string;
-  extentDb: string;
-  persistence: { locationId: string; locationPath: string; maxConcurrency: number }[];
-}
-
-function storePaths(root: string, service: AzuriteService): StorePaths {
-  return {
-    metadataDb: path.join(root, `__azurite_db_${service}__.json`),
-    extentDb: path.join(root, `__azurite_db_${service}_extent__.json`),
-    persistence: [{ locationId: 'Default', locationPath: path.join(root, `__${service}storage__`), maxConcurrency: 10 }],
-  };
-}
-
-// Shared settings: loopback, OS-chosen port, keep-alive 5 s, no access or debug log,
-// strict (not loose) mode, any API version accepted, no TLS, no OAuth, path-style URLs.
-const HOST = '127.0.0.1';
-const KEEP_ALIVE_SECONDS = 5;
-
-function createServer(service: AzuriteService, root: string, inMemory: boolean): AzuriteServer {
-  const paths = storePaths(root, service);
-  const tail = [false /* loose */, true /* skipApiVersionCheck */, '', '', '', undefined /* oauth */, false];
-  if (service === 'table') {
-    const Config = azuriteModule<{ default: ConfigClass }>('table/TableConfiguration').default;
-    const Server = azuriteModule<{ default: ServerClass }>('table/TableServer').default;
-    // TableConfiguration's order differs: (host, port, keepAlive, dbPath, enableDebugLog, enableAccessLog, accessLogStream, debugLogPath, ...)
-    const config = new Config(HOST, 0, KEEP_ALIVE_SECONDS, paths.metadataDb, false, false, undefined, undefined, ...tail, inMemory);
-    return new Server(config);
-  }
-  const folder = service === 'queue' ? 'queue/Queue' : 'blob/Blob';
-  const Config = azuriteModule<{ default: ConfigClass }>(`${folder}Configuration`).default;
-  const Server = azuriteModule<{ default: ServerClass }>(`${folder}Server`).default;
-  const { MemoryExtentChunkStore } = azuriteModule<{ MemoryExtentChunkStore: ChunkStoreClass }>(
-    'common/persistence/MemoryExtentStore',
-  );
-  // A chunk store of our own, so two in-memory instances in one process never share or clear each other's data.
-  const memoryStore = inMemory ? new MemoryExtentChunkStore() : undefined;
-  const config = new Config(
-    HOST, 0, KEEP_ALIVE_SECONDS, paths.metadataDb, paths.extentDb, paths.persistence,
-    false /* access log */, undefined, false /* debug log */, undefined, ...tail, inMemory, memoryStore,
-  );
-  return new Server(config);
-}
-
-function accountEndpoint(server: AzuriteServer): string {
-  return `${server.getHttpServerAddress()}/${DEV_ACCOUNT_NAME}`;
-}
-
 function servicesToRun(requested: AzuriteService[] = []): AzuriteService[] {
   return requested.includes('table') ? ['queue', 'blob', 'table'] : ['queue', 'blob'];
 }
@@ -235,40 +45,80 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
   if (!inMemory && opts.dataDir === undefined) throw new Error('startAzurite: inMemory false needs a dataDir');
   // In memory, the paths are only used as store names; nothing is written.
   const root = opts.dataDir ? path.resolve(opts.dataDir) : path.join('azurite-in-memory');
-  if (!inMemory) await mkdir(root, { recursive: true });
+  const settings: AzuriteServerSettings = { root, inMemory, services: servicesToRun(opts.services) };
 
-  const started = new Map<AzuriteService, AzuriteServer>();
-  const stopAll = async (): Promise<void> => {
-    const servers = [...started.values()];
-    started.clear();
-    await Promise.all(servers.map((s) => s.close()));
-  };
+  // None of the host's own Node options: Azurite needs none, and some would break the worker
+  // (--input-type, for one, makes it refuse to load its module).
+  const worker = new Worker(workerModuleUrl(), { workerData: settings, execArgv: [] });
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let endpoints: AzuriteEndpoints;
   try {
-    for (const service of servicesToRun(opts.services)) {
-      const server = createServer(service, root, inMemory);
-      await server.start();
-      started.set(service, server);
-    }
+    endpoints = await started(worker);
   } catch (err) {
-    await stopAll().catch(() => undefined);
+    await worker.terminate();
     throw err;
   }
-
-  const queueEndpoint = accountEndpoint(started.get('queue')!);
-  const blobEndpoint = accountEndpoint(started.get('blob')!);
-  const table = started.get('table');
-  const tableEndpoint = table ? accountEndpoint(table) : undefined;
-  const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};AccountKey=${devAccountKey()};` +
-    `QueueEndpoint=${queueEndpoint};BlobEndpoint=${blobEndpoint};` +
-    (tableEndpoint ? `TableEndpoint=${tableEndpoint};` : '');
-
   let stopping: Promise<void> | undefined;
-  return {
-    connectionString,
-    queueEndpoint,
-    blobEndpoint,
-    tableEndpoint,
-    stop: () => (stopping ??= stopAll()),
-  };
+  surfaceUnexpectedEnd(worker, () => stopping !== undefined);
+  return { ...endpoints, stop: () => (stopping ??= stopWorker(worker, ended)) };
+}
+
+/**
+ * The worker's compiled module. Next to this one when it runs compiled (dist/); when it runs as
+ * TypeScript source (vitest), the build of it in dist/, since a worker thread cannot load
+ * TypeScript: `npm run build` (which `npm test` runs first) keeps that up to date.
+ */
+function workerModuleUrl(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./azurite-worker.js', import.meta.url);
+  const built = new URL('../../dist/local-host/services/azurite-worker.js', import.meta.url);
+  if (!existsSync(built)) throw new Error(`startAzurite: ${fileURLToPath(built)} is missing; run npm run build`);
+  return built;
+}
+
+/** Resolves with the endpoints once every server listens; rejects if the worker fails first. */
+function started(worker: Worker): Promise<AzuriteEndpoints> {
+  return new Promise((resolve, reject) => {
+    const settle = (outcome: () => void) => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      outcome();
+    };
+    const onMessage = (message: FromAzuriteWorker) => {
+      if (message.type === 'ready') settle(() => resolve(message.endpoints));
+      else if (message.type === 'failed') settle(() => reject(new Error(`Azurite did not start: ${message.message}`)));
+    };
+    const onError = (err: Error) => settle(() => reject(new Error(`Azurite did not start: ${err.message}`, { cause: err })));
+    const onExit = (code: number) => settle(() => reject(new Error(`Azurite did not start: its worker thread exited (code ${code})`)));
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  });
+}
+
+/**
+ * Once started, the worker ends only when stopped. Any other end means Azurite crashed, and it is
+ * thrown as an uncaught error, as the same crash on the main thread would have been, rather than
+ * leaving the host running without storage.
+ */
+function surfaceUnexpectedEnd(worker: Worker, stopRequested: () => boolean): void {
+  let crashed = false;
+  worker.on('error', (err) => {
+    crashed = true;
+    throw err;
+  });
+  worker.on('exit', (code) => {
+    if (!crashed && !stopRequested()) throw new Error(`Azurite's worker thread ended unexpectedly (exit code ${code})`);
+  });
+}
+
+/** Closes the servers (flushing what is persisted), then ends the worker. */
+async function stopWorker(worker: Worker, ended: Promise<void>): Promise<void> {
+  const reply = new Promise<FromAzuriteWorker | undefined>((resolve) => {
+    worker.on('message', (message: FromAzuriteWorker) => message.type === 'stopped' && resolve(message));
+    // A worker that already ended (it crashed) has nothing left to close.
+    void ended.then(() => resolve(undefined));
+  });
+  worker.postMessage({ type: 'stop' } satisfies ToAzuriteWorker);
+  const stopped = await reply;
+  // Everything is closed: ending the thread here rather than waiting for its event loop to drain
+  // means nothing Azurite left behind (a timer, a socket) can keep the process alive.
+  await worker.terminate();
+  if (stopped?.type === 'stopped' && stopped.error) throw new Error(`Azurite did not stop cleanly: ${stopped.error}`);
 }
