@@ -29,7 +29,8 @@ export interface ComputeReport {
   cores: number;
   /** Why the ninja figures are missing, when they are. */
   ninjaMissing?: string;
-  throughput: ThroughputResult;
+  /** Absent when only the makespan scenario ran (`--makespan`). */
+  throughput?: ThroughputResult;
   makespan: MakespanResult;
 }
 
@@ -40,23 +41,8 @@ export function formatReport(report: ComputeReport): string {
   const lines: string[] = [report.title, ''];
   if (report.ninjaMissing) lines.push(`ninja: ${report.ninjaMissing}`, '');
 
-  const tSlots = t.nodes * t.slotsPerNode;
-  lines.push(`1. Throughput: ${t.tasks} independent /bin/true tasks on ${t.nodes} node x ${t.slotsPerNode} slots (ninja -j${tSlots})`);
-  lines.push(row('', 'wall (s)', 'tasks/s', ''));
-  const tRun = completed(t.fnbatch);
-  const fnRate = tRun ? t.tasks / (tRun.wallMs / 1000) : undefined;
-  if (tRun) {
-    lines.push(row('fnbatch', sec(tRun.wallMs), fnRate!.toFixed(1), `submission -> job completed${failures(tRun)}`));
-    lines.push(row('', '', '', `first task started ${sec(tRun.firstStartMs)} s after submission; tasks ran over ${sec(tRun.taskSpanMs)} s`));
-  } else {
-    lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(t.fnbatch)}`));
-  }
-  if (t.ninjaMs !== undefined) {
-    const ninjaRate = t.tasks / (t.ninjaMs / 1000);
-    lines.push(row('ninja', sec(t.ninjaMs), ninjaRate.toFixed(1), 'ninja start -> exit'));
-    if (fnRate !== undefined) lines.push(`   fnbatch / ninja throughput: ${(fnRate / ninjaRate).toFixed(3)} (ninja is ${(ninjaRate / fnRate).toFixed(1)}x faster)`);
-  }
-  lines.push('');
+  const tRun = t && completed(t.fnbatch);
+  if (t) lines.push(...throughputLines(t, tRun), '');
 
   const mSlots = m.nodes * m.slotsPerNode;
   const b = m.bound;
@@ -81,8 +67,14 @@ export function formatReport(report: ComputeReport): string {
 
   lines.push(...cpuLines(report, tRun, mRun), '');
 
-  lines.push(`3. Control-plane requests per task (throughput run, ${t.tasks} tasks; makespan run alongside)`);
-  lines.push(row('', 'throughput', 'makespan', 'throughput run by operation'));
+  // The breakdown by operation is the throughput run's, or the makespan run's when it ran alone.
+  const detailed = t ? tRun : mRun;
+  lines.push(
+    t
+      ? `3. Control-plane requests per task (throughput run, ${t.tasks} tasks; makespan run alongside)`
+      : `3. Control-plane requests per task (makespan run, ${m.tasks} tasks)`,
+  );
+  lines.push(row('', 'throughput', 'makespan', `${t ? 'throughput' : 'makespan'} run by operation`));
   const sources: [string, 'app' | 'agents', string][] = [
     ['app -> store', 'app', 'store'],
     ['app -> queues', 'app', 'queue'],
@@ -92,11 +84,31 @@ export function formatReport(report: ComputeReport): string {
   ];
   for (const [label, side, prefix] of sources) {
     const perRun = (run: FnbatchRun | undefined) => (run ? perTask(total(run[side], prefix), run.tasks) : '-');
-    lines.push(row(label, perRun(tRun), perRun(mRun), tRun ? breakdown(tRun[side], prefix, tRun.tasks) : ''));
+    lines.push(row(label, perRun(tRun), perRun(mRun), detailed ? breakdown(detailed[side], prefix, detailed.tasks) : ''));
   }
   lines.push('   (app: counted at the app\'s DocumentStore/WorkQueue adapters; agents: counted at each agent\'s queue, blob and API clients.');
   lines.push('    Durable Functions\' own storage traffic is not included: the local host keeps orchestration state in memory.)');
   return `${lines.join('\n')}\n`;
+}
+
+function throughputLines(t: ThroughputResult, tRun: FnbatchRun | undefined): string[] {
+  const lines: string[] = [];
+  const tSlots = t.nodes * t.slotsPerNode;
+  lines.push(`1. Throughput: ${t.tasks} independent /bin/true tasks on ${t.nodes} node x ${t.slotsPerNode} slots (ninja -j${tSlots})`);
+  lines.push(row('', 'wall (s)', 'tasks/s', ''));
+  const fnRate = tRun ? t.tasks / (tRun.wallMs / 1000) : undefined;
+  if (tRun) {
+    lines.push(row('fnbatch', sec(tRun.wallMs), fnRate!.toFixed(1), `submission -> job completed${failures(tRun)}`));
+    lines.push(row('', '', '', `first task started ${sec(tRun.firstStartMs)} s after submission; tasks ran over ${sec(tRun.taskSpanMs)} s`));
+  } else {
+    lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(t.fnbatch)}`));
+  }
+  if (t.ninjaMs !== undefined) {
+    const ninjaRate = t.tasks / (t.ninjaMs / 1000);
+    lines.push(row('ninja', sec(t.ninjaMs), ninjaRate.toFixed(1), 'ninja start -> exit'));
+    if (fnRate !== undefined) lines.push(`   fnbatch / ninja throughput: ${(fnRate / ninjaRate).toFixed(3)} (ninja is ${(ninjaRate / fnRate).toFixed(1)}x faster)`);
+  }
+  return lines;
 }
 
 /**

@@ -2,7 +2,9 @@
 // commands. 1) throughput of independent no-op tasks on one 8-slot node; 2) makespan of a seeded
 // random DAG of short sleeps on 2 x 8 slots, over its lower bound; 3) control-plane requests per
 // task. Prints figures only; nothing is asserted.
-//   npm run build && node dist/bench/compute.js [--quick]
+//   npm run build && node dist/bench/compute.js [--quick] [--makespan]
+// --makespan runs only the makespan scenario (and its ninja reference): half a minute instead of
+// two, for comparing builds run after run on a machine whose speed drifts.
 import os from 'node:os';
 import { makespanLowerBound, noOpTasks, randomSleepDag } from './compute-dag.js';
 import { startFnbatchBench, type FnbatchRun } from './compute-fnbatch.js';
@@ -10,6 +12,7 @@ import { findNinja, ninjaVersion, runNinja } from './compute-ninja.js';
 import { formatReport, type RunOutcome } from './compute-report.js';
 
 const quick = process.argv.includes('--quick');
+const makespanOnly = process.argv.includes('--makespan');
 const SIZES = quick ? { throughputTasks: 200, dagTasks: 100 } : { throughputTasks: 2000, dagTasks: 1000 };
 const THROUGHPUT = { nodes: 1, slotsPerNode: 8 };
 const MAKESPAN = { nodes: 2, slotsPerNode: 8, seed: 4 };
@@ -31,8 +34,10 @@ async function main(): Promise<void> {
   let ninjaThroughputMs: number | undefined;
   let ninjaDagMs: number | undefined;
   if (ninja) {
-    progress(`ninja: ${throughputTasks.length} no-op tasks, -j${THROUGHPUT.nodes * THROUGHPUT.slotsPerNode}`);
-    ninjaThroughputMs = (await runNinja(ninja, throughputTasks, THROUGHPUT.nodes * THROUGHPUT.slotsPerNode)).wallMs;
+    if (!makespanOnly) {
+      progress(`ninja: ${throughputTasks.length} no-op tasks, -j${THROUGHPUT.nodes * THROUGHPUT.slotsPerNode}`);
+      ninjaThroughputMs = (await runNinja(ninja, throughputTasks, THROUGHPUT.nodes * THROUGHPUT.slotsPerNode)).wallMs;
+    }
     progress(`ninja: ${dag.length}-task DAG, -j${MAKESPAN.nodes * MAKESPAN.slotsPerNode}`);
     ninjaDagMs = (await runNinja(ninja, dag, MAKESPAN.nodes * MAKESPAN.slotsPerNode)).wallMs;
   } else {
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   progress('starting the fnbatch local host');
   const fnbatch = await startFnbatchBench();
   try {
-    const throughputRun = await scenario(`pool of ${THROUGHPUT.nodes} x ${THROUGHPUT.slotsPerNode} slots, ${throughputTasks.length} no-op tasks`, async () => {
+    const throughputRun = makespanOnly ? undefined : await scenario(`pool of ${THROUGHPUT.nodes} x ${THROUGHPUT.slotsPerNode} slots, ${throughputTasks.length} no-op tasks`, async () => {
       await fnbatch.createPool('bench-throughput', THROUGHPUT.nodes, THROUGHPUT.slotsPerNode);
       try {
         return await fnbatch.runJob('bench-throughput', 'throughput', throughputTasks, LIMITS);
@@ -60,9 +65,9 @@ async function main(): Promise<void> {
     process.stdout.write(
       formatReport({
         cores: cpus.length,
-        title: `fnbatch compute benchmark (${quick ? 'quick' : 'full'}): Node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ''}, ${ninja ? `ninja ${ninjaVersion(ninja)}` : 'no ninja'}`.replace(/\s+/g, ' '),
+        title: `fnbatch compute benchmark (${quick ? 'quick' : 'full'}${makespanOnly ? ', makespan only' : ''}): Node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ''}, ${ninja ? `ninja ${ninjaVersion(ninja)}` : 'no ninja'}`.replace(/\s+/g, ' '),
         ninjaMissing: ninja ? undefined : 'not installed (apt-get install -y ninja-build); ninja figures are left out',
-        throughput: { tasks: throughputTasks.length, ...THROUGHPUT, fnbatch: throughputRun, ninjaMs: ninjaThroughputMs },
+        ...(throughputRun ? { throughput: { tasks: throughputTasks.length, ...THROUGHPUT, fnbatch: throughputRun, ninjaMs: ninjaThroughputMs } } : {}),
         makespan: { tasks: dag.length, ...MAKESPAN, bound, fnbatch: dagRun, ninjaMs: ninjaDagMs },
       }),
     );

@@ -52,9 +52,20 @@ describe('compute report', () => {
   });
 
   it('says why a run has no figures, and when ninja is missing', () => {
-    const text = formatReport(report({ ninjaMissing: 'not installed', throughput: { ...report().throughput, fnbatch: { error: 'job stalled' }, ninjaMs: undefined } }));
+    const text = formatReport(report({ ninjaMissing: 'not installed', throughput: { ...report().throughput!, fnbatch: { error: 'job stalled' }, ninjaMs: undefined } }));
     expect(text).toContain('ninja: not installed');
     expect(text).toMatch(/fnbatch\s+-\s+-\s+did not finish: job stalled/);
     expect(text).not.toContain('fnbatch / ninja throughput');
+  });
+
+  it('prints the makespan run alone, with its own requests by operation', () => {
+    const { throughput: _left, ...rest } = report();
+    const makespanRun = run({ wallMs: 2_100, agents: { 'queue.receive': 40, 'queue.delete': 100, 'api.agent/reports': 150 } });
+    const text = formatReport({ ...rest, makespan: { ...rest.makespan, fnbatch: makespanRun } });
+    expect(text).not.toContain('1. Throughput');
+    expect(text).toMatch(/fnbatch\s+2\.10\s+1\.050/);
+    expect(text).toContain('3. Control-plane requests per task (makespan run, 100 tasks)');
+    expect(text).toMatch(/agents -> queues\s+-\s+1\.40\s+delete 1\.00, receive 0\.40/);
+    expect(text).toMatch(/agents -> API\s+-\s+1\.50\s+agent\/reports 1\.50/);
   });
 });
