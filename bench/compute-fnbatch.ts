@@ -19,6 +19,7 @@ import { AGENT_ENV } from '../shared/agent-protocol.js';
 import { AgentRequestCounts } from './agent-request-counts.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
 import { agentsCpuMs, ownCpuMs } from './process-cpu.js';
+import { overruns, slotHandoffs, type RecordedTask, type Spread } from './slot-timeline.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
@@ -40,6 +41,10 @@ export interface FnbatchRun {
   hostCpuMs: number;
   /** CPU time of the local agents and the task processes they ran; undefined where it cannot be read. */
   agentsCpuMs?: number;
+  /** How much longer tasks ran, as their nodes recorded them, than their commands take. */
+  overrunMs?: Spread;
+  /** How long a node's slot stood empty between one task's end and the next one's start. */
+  handoffMs?: Spread;
 }
 
 export interface FnbatchBench {
@@ -88,6 +93,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
   }
   const running = host;
 
+  const slotsByPool = new Map<string, number>();
   const call: Call = async (method, route, body) => {
     const res = await fetch(`${running.baseUrl}/api/${route}`, {
       method,
@@ -102,6 +108,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
     async createPool(poolId, nodes, slotsPerNode) {
       const created = await call('POST', 'pools', { id: poolId, vmSize: 'local', targetDedicatedNodes: nodes, taskSlotsPerNode: slotsPerNode });
       if (created.status !== 201) throw new Error(`creating pool ${poolId}: ${created.status} ${created.text}`);
+      slotsByPool.set(poolId, slotsPerNode);
       await waitUntil(async () => {
         const listed = await call('GET', `pools/${poolId}/nodes`);
         const states = ((listed.json?.value ?? []) as { state: string }[]).map((n) => n.state);
@@ -168,6 +175,10 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       const listed = await allTasks(call, jobId);
       const starts = listed.map((t) => Date.parse(t.executionInfo?.startTime ?? '')).filter(Number.isFinite);
       const ends = listed.map((t) => Date.parse(t.executionInfo?.endTime ?? '')).filter(Number.isFinite);
+      const recorded = recordedTimes(listed, tasks);
+      const slots = slotsByPool.get(poolId);
+      const overrunMs = overruns(recorded);
+      const handoffMs = slots === undefined ? undefined : slotHandoffs(recorded, slots);
       return {
         tasks: listed.length,
         failed: listed.filter((t) => t.executionInfo?.result !== 'success').length,
@@ -178,6 +189,8 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
         agents,
         hostCpuMs,
         ...(agentsCpuBefore !== undefined && agentsCpuAfter !== undefined ? { agentsCpuMs: agentsCpuAfter - agentsCpuBefore } : {}),
+        ...(overrunMs ? { overrunMs } : {}),
+        ...(handoffMs ? { handoffMs } : {}),
       };
     },
 
@@ -211,6 +224,20 @@ type ListedTask = {
   nodeInfo?: { nodeId?: string };
   executionInfo?: { startTime?: string; endTime?: string; result?: string };
 };
+
+/** The node and times each task's run was recorded with, beside what its command takes. */
+function recordedTimes(listed: ListedTask[], tasks: BenchTask[]): RecordedTask[] {
+  const nominal = new Map(tasks.map((t) => [t.id, t.durationMs]));
+  const recorded: RecordedTask[] = [];
+  for (const t of listed) {
+    const startMs = Date.parse(t.executionInfo?.startTime ?? '');
+    const endMs = Date.parse(t.executionInfo?.endTime ?? '');
+    const nodeId = t.nodeInfo?.nodeId;
+    const nominalMs = nominal.get(t.id);
+    if (nodeId && Number.isFinite(startMs) && Number.isFinite(endMs) && nominalMs !== undefined) recorded.push({ nodeId, startMs, endMs, nominalMs });
+  }
+  return recorded;
+}
 
 /** Resolves 'stalled' once `progress()` has not changed for `stallMs`; checks the counter only, no requests. */
 function watchForStall(progress: () => number, stallMs: number): { stalled: Promise<'stalled'>; stop(): void } {

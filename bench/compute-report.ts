@@ -1,6 +1,7 @@
 // The compute benchmark's printed table, from the measured figures (pure formatting).
 import type { MakespanBound } from './compute-dag.js';
 import type { FnbatchRun } from './compute-fnbatch.js';
+import type { Spread } from './slot-timeline.js';
 
 /** A run's figures, or why there are none. */
 export type RunOutcome = FnbatchRun | { error: string };
@@ -66,6 +67,8 @@ export function formatReport(report: ComputeReport): string {
   lines.push('');
 
   lines.push(...cpuLines(report, tRun, mRun), '');
+  const slots = slotLines(tRun, mRun);
+  if (slots.length) lines.push(...slots, '');
 
   // The breakdown by operation is the throughput run's, or the makespan run's when it ran alone.
   const detailed = t ? tRun : mRun;
@@ -126,6 +129,23 @@ function cpuLines(report: ComputeReport, tRun: FnbatchRun | undefined, mRun: Fnb
     lines.push(`   the makespan run's CPU alone needs ${sec(floorMs)} s on ${report.cores} cores = ${ratio(floorMs, report.makespan.bound)} the bound`);
   }
   lines.push('   (host: the whole host process; agents: their processes and the tasks they ran)');
+  return lines;
+}
+
+/** Slot time beyond the work: process start and reaping on the node, and hand-offs between tasks. */
+function slotLines(tRun: FnbatchRun | undefined, mRun: FnbatchRun | undefined): string[] {
+  const cells = (spread: Spread | undefined) =>
+    (spread ? [spread.p50, spread.p90, spread.mean].map((v) => v.toFixed(0)) : ['-', '-', '-']).map((v) => v.padStart(9)).join('');
+  const row3 = (label: string, a: string, b: string) => `   ${label.padEnd(32)}${a}   ${b}`;
+  const lines = [
+    row3('slot time beyond the work (ms)', 'ran longer than its command'.padStart(27), 'slot empty between tasks'.padStart(27)),
+    row3('', ['median', 'p90', 'mean'].map((h) => h.padStart(9)).join(''), ['median', 'p90', 'mean'].map((h) => h.padStart(9)).join('')),
+  ];
+  for (const [label, run] of [['throughput', tRun], ['makespan', mRun]] as const) {
+    if (run?.overrunMs) lines.push(row3(label, cells(run.overrunMs), cells(run.handoffMs)));
+  }
+  if (lines.length === 2) return [];
+  lines.push("   (as the nodes recorded each task's start and end; a slot empty for want of ready work counts too)");
   return lines;
 }
 

@@ -47,6 +47,11 @@ describe('fnbatch benchmark runner', () => {
     // The host and the agent (with the task processes it ran) spent CPU on the run.
     expect(run.hostCpuMs).toBeGreaterThan(0);
     if (process.platform === 'linux') expect(run.agentsCpuMs).toBeGreaterThan(0);
+    // Every task's recorded run is timed against its command; the two tasks after the first two
+    // on the 2-slot node each took a freed slot.
+    expect(run.overrunMs?.count).toBe(4);
+    expect(run.overrunMs!.p50).toBeGreaterThanOrEqual(0);
+    expect(run.handoffMs?.count).toBe(2);
   });
 
   it('counts each run from zero', async () => {

@@ -68,4 +68,12 @@ describe('compute report', () => {
     expect(text).toMatch(/agents -> queues\s+-\s+1\.40\s+delete 1\.00, receive 0\.40/);
     expect(text).toMatch(/agents -> API\s+-\s+1\.50\s+agent\/reports 1\.50/);
   });
+
+  it('prints where slot time went beyond the work, for the runs that recorded it', () => {
+    const timed = run({ overrunMs: { p50: 27, p90: 59, mean: 31.7, count: 100 }, handoffMs: { p50: 20, p90: 54, mean: 27.1, count: 84 } });
+    const text = formatReport(report({ makespan: { ...report().makespan, fnbatch: timed } }));
+    expect(text).toMatch(/makespan\s+27\s+59\s+32\s+20\s+54\s+27/);
+    expect(text).not.toMatch(/throughput\s+\d+\s+\d+\s+\d+\s+-/);
+    expect(formatReport(report())).not.toContain('slot time beyond the work');
+  });
 });

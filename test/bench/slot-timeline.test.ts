@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { overruns, slotHandoffs, type RecordedTask } from '../../bench/slot-timeline.js';
+
+const task = (nodeId: string, startMs: number, endMs: number, nominalMs = 0): RecordedTask => ({ nodeId, startMs, endMs, nominalMs });
+
+describe('slot timeline', () => {
+  it('measures how much longer each task ran than its command', () => {
+    const spread = overruns([task('a', 0, 110, 100), task('a', 0, 130, 100), task('b', 0, 5), task('b', 10, 60, 40)]);
+    expect(spread).toEqual({ p50: 10, p90: 10, mean: 13.75, count: 4 });
+  });
+
+  it('pairs each start beyond the first slots of a node with the earliest end on that node', () => {
+    // Node a, 2 slots: tasks 1 and 2 fill it; 3 takes the slot 1 freed at 100 (gap 5), 4 the one
+    // 2 freed at 120 (gap 30). Node b's lone task fills no slot twice: no hand-off.
+    const tasks = [task('a', 0, 100), task('a', 0, 120), task('a', 105, 200), task('a', 150, 260), task('b', 0, 50)];
+    expect(slotHandoffs(tasks, 2)).toEqual({ p50: 5, p90: 5, mean: 17.5, count: 2 });
+  });
+
+  it('counts a start that came before the paired end as no gap, and has nothing to say of nothing', () => {
+    const tasks = [task('a', 0, 100), task('a', 90, 150)];
+    expect(slotHandoffs(tasks, 1)).toEqual({ p50: 0, p90: 0, mean: 0, count: 1 });
+    expect(slotHandoffs([task('a', 0, 1)], 4)).toBeUndefined();
+    expect(overruns([])).toBeUndefined();
+  });
+});
