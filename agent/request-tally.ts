@@ -39,10 +39,6 @@ export class RequestTally {
     return new RequestTally(path.join(dir, `${nodeId}.${process.pid}.json`), nodeId);
   }
 
-  count(operation: string): void {
-    this.counter.increment(operation);
-  }
-
   /** Writes the final totals and stops. */
   close(): void {
     clearInterval(this.timer);

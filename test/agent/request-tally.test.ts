@@ -29,10 +29,10 @@ describe('request tally', () => {
   it('writes each agent\'s running totals, and the reader sums the agents', async () => {
     const one = start('pool-d0');
     const two = start('pool-d1');
-    one.count('queue.receive');
-    one.count('queue.delete');
-    two.count('queue.delete');
-    two.count('api.agent/reports');
+    one.counter.increment('queue.receive');
+    one.counter.increment('queue.delete');
+    two.counter.increment('queue.delete');
+    two.counter.increment('api.agent/reports');
     const counts = new AgentRequestCounts(dir);
     await counts.settle();
     expect(counts.snapshot()).toEqual({ 'api.agent/reports': 1, 'queue.delete': 2, 'queue.receive': 1 });
@@ -42,20 +42,20 @@ describe('request tally', () => {
 
   it('counts from zero after a reset', async () => {
     const tally = start('pool-d0');
-    tally.count('queue.receive');
+    tally.counter.increment('queue.receive');
     const counts = new AgentRequestCounts(dir);
     await counts.settle();
     counts.reset();
     expect(counts.snapshot()).toEqual({});
-    tally.count('queue.receive');
-    tally.count('queue.delete');
+    tally.counter.increment('queue.receive');
+    tally.counter.increment('queue.delete');
     await counts.settle();
     expect(counts.snapshot()).toEqual({ 'queue.delete': 1, 'queue.receive': 1 });
   });
 
   it('writes the final totals when closed, without waiting for the next write', () => {
     const tally = start('pool-d0');
-    for (let i = 0; i < 5; i++) tally.count('blob.appendBlock');
+    for (let i = 0; i < 5; i++) tally.counter.increment('blob.appendBlock');
     tally.close();
     expect(new AgentRequestCounts(dir).get('blob.appendBlock')).toBe(5);
   });
@@ -63,7 +63,7 @@ describe('request tally', () => {
   it('skips files that are not totals', async () => {
     writeFileSync(path.join(dir, 'stray.json'), '{ not json');
     writeFileSync(path.join(dir, 'other.json'), '{"counts": null}');
-    start('pool-d0').count('queue.send');
+    start('pool-d0').counter.increment('queue.send');
     const counts = new AgentRequestCounts(dir);
     await counts.settle();
     expect(counts.snapshot()).toEqual({ 'queue.send': 1 });
