@@ -137,16 +137,18 @@ function slotLines(tRun: FnbatchRun | undefined, mRun: FnbatchRun | undefined): 
   const cells = (spread: Spread | undefined) =>
     (spread ? [spread.p50, spread.p90, spread.mean].map((v) => v.toFixed(0)) : ['-', '-', '-']).map((v) => v.padStart(9)).join('');
   const row3 = (label: string, a: string, b: string) => `   ${label.padEnd(32)}${a}   ${b}`;
-  const lines = [
-    row3('slot time beyond the work (ms)', 'ran longer than its command'.padStart(27), 'slot empty between tasks'.padStart(27)),
-    row3('', ['median', 'p90', 'mean'].map((h) => h.padStart(9)).join(''), ['median', 'p90', 'mean'].map((h) => h.padStart(9)).join('')),
-  ];
+  const columns = ['median', 'p90', 'mean'].map((h) => h.padStart(9)).join('');
+  const rows: string[] = [];
   for (const [label, run] of [['throughput', tRun], ['makespan', mRun]] as const) {
-    if (run?.overrunMs) lines.push(row3(label, cells(run.overrunMs), cells(run.handoffMs)));
+    if (run?.overrunMs) rows.push(row3(label, cells(run.overrunMs), cells(run.handoffMs)));
   }
-  if (lines.length === 2) return [];
-  lines.push("   (as the nodes recorded each task's start and end; a slot empty for want of ready work counts too)");
-  return lines;
+  if (rows.length === 0) return [];
+  return [
+    row3('slot time beyond the work (ms)', 'ran longer than its command'.padStart(27), 'slot empty between tasks'.padStart(27)),
+    row3('', columns, columns),
+    ...rows,
+    "   (as the nodes recorded each task's start and end; a slot empty for want of ready work counts too)",
+  ];
 }
 
 function completed(outcome: RunOutcome): FnbatchRun | undefined {
