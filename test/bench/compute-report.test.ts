@@ -76,4 +76,18 @@ describe('compute report', () => {
     expect(text).not.toMatch(/throughput\s+\d+\s+\d+\s+\d+\s+-/);
     expect(formatReport(report())).not.toContain('slot time beyond the work');
   });
+
+  it('prints the first job on each pool beside the measured one', () => {
+    const base = report();
+    const text = formatReport({
+      ...base,
+      throughput: { ...base.throughput!, firstJob: run({ wallMs: 20_000 }) },
+      makespan: { ...base.makespan, firstJob: run({ wallMs: 3_000 }) },
+    });
+    expect(text).toMatch(/first job\s+20\.00\s+5\.0\s+the same job, run first on the pool/);
+    expect(text).toMatch(/first job\s+3\.00\s+1\.500\s+the same job, run first on the pool/);
+    // The verdict is the measured job's.
+    expect(text).toContain('within 10% of the lower bound: met');
+    expect(formatReport(base)).not.toContain('first job');
+  });
 });
