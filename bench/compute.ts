@@ -5,8 +5,8 @@
 // for compiling the hot code (JIT) in a fresh host and in the pool's new agents, once in a
 // service's life; its time is printed too. Prints figures only; nothing is asserted.
 //   npm run build && node dist/bench/compute.js [--quick] [--makespan]
-// --makespan runs only the makespan scenario (and its ninja reference): half a minute instead of
-// two, for comparing builds run after run on a machine whose speed drifts.
+// --makespan runs only the makespan scenario (and its ninja reference): under a minute instead of
+// three, for comparing builds run after run on a machine whose speed drifts.
 import os from 'node:os';
 import { makespanLowerBound, noOpTasks, randomSleepDag } from './compute-dag.js';
 import { startFnbatchBench, type FnbatchRun } from './compute-fnbatch.js';
