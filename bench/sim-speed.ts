@@ -5,22 +5,11 @@
 // (on Linux), which a busy machine disturbs far less than wall time, and what the iteration's
 // orchestration episodes spent in the real libraries' replay (@azure/functions, durable-functions
 // and the orchestrator code): a floor under the iteration that no simulator speed-up removes.
-import { readFileSync } from 'node:fs';
 import { loadSimApp } from '../sim/app-functions.js';
 import { explore } from '../sim/runner.js';
+import { mainThreadCpuMs } from './process-cpu.js';
 import { timeOrchestrationReplays } from './replay-timer.js';
 import { CLEAN_SCENARIOS, scenarioNamed } from '../sim/scenarios.js';
-
-/** CPU milliseconds of this process's main thread, or undefined where /proc is not available. */
-function mainThreadCpuMs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
-  } catch {
-    return undefined;
-  }
-}
 
 async function main() {
   const iterations = Number(process.argv[2] ?? 100);
