@@ -2,6 +2,7 @@
 // durable-functions replay engine, the orchestrator code included: the part of a simulator
 // iteration that is the real libraries' replay work, whatever the simulator itself costs.
 import type { InvocationModel, ProgrammingModel } from '../local-host/functions-core.js';
+import { wrappingOrchestrations } from '../local-host/orchestration-invocations.js';
 
 export interface ReplayTimer {
   /** Milliseconds spent in orchestration invocations since the last reset, and how many there were. */
@@ -21,23 +22,16 @@ export function timeOrchestrationReplays(model: ProgrammingModel): { model: Prog
       totals.ms += performance.now() - start;
     }
   };
-  const wrapped: ProgrammingModel = {
-    name: model.name,
-    version: model.version,
-    ...(model.getCapabilities ? { getCapabilities: (defaults) => model.getCapabilities!(defaults) } : {}),
-    async getInvocationModel(core) {
-      const isOrchestration = Object.values(core.metadata.bindings).some((b) => b.type === 'orchestrationTrigger');
-      if (!isOrchestration) return model.getInvocationModel(core);
-      totals.episodes++;
-      const inner = await timed(() => model.getInvocationModel(core));
-      const model2: InvocationModel = {
-        getArguments: () => timed(() => inner.getArguments()),
-        invokeFunction: (context, inputs, callback) => timed(() => inner.invokeFunction(context, inputs, callback)),
-        getResponse: (context, result) => timed(() => inner.getResponse(context, result)),
-      };
-      return model2;
-    },
-  };
+  const wrapped = wrappingOrchestrations(model, async (_core, _triggerName, next) => {
+    totals.episodes++;
+    const inner = await timed(next);
+    const timedModel: InvocationModel = {
+      getArguments: () => timed(() => inner.getArguments()),
+      invokeFunction: (context, inputs, callback) => timed(() => inner.invokeFunction(context, inputs, callback)),
+      getResponse: (context, result) => timed(() => inner.getResponse(context, result)),
+    };
+    return timedModel;
+  });
   const timer: ReplayTimer = {
     get ms() {
       return totals.ms;

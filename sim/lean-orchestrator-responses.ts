@@ -7,15 +7,11 @@
 //   would otherwise get it as JSON text to parse, which the backend would first have to write.
 import type { CoreInvocationContext, InvocationModel, ProgrammingModel } from '../local-host/functions-core.js';
 import { triggerValue } from '../local-host/durable/trigger-data.js';
+import { wrappingOrchestrations } from '../local-host/orchestration-invocations.js';
 
 interface Binding {
   name: string;
   data: unknown;
-}
-
-function orchestrationTriggerName(core: CoreInvocationContext): string | undefined {
-  for (const [name, b] of Object.entries(core.metadata.bindings)) if (b.type === 'orchestrationTrigger') return name;
-  return undefined;
 }
 
 /**
@@ -31,25 +27,18 @@ function takeTriggerValue(core: CoreInvocationContext, triggerName: string): { v
 }
 
 export function withLeanOrchestratorResponses(model: ProgrammingModel): ProgrammingModel {
-  return {
-    name: model.name,
-    version: model.version,
-    ...(model.getCapabilities ? { getCapabilities: (defaults) => model.getCapabilities!(defaults) } : {}),
-    async getInvocationModel(core) {
-      const triggerName = orchestrationTriggerName(core);
-      const carried = triggerName === undefined ? undefined : takeTriggerValue(core, triggerName);
-      const inner = await model.getInvocationModel(core);
-      if (triggerName === undefined) return inner;
-      const lean: InvocationModel = {
-        getArguments: async () => {
-          const args = await inner.getArguments();
-          if (carried) args.inputs[0] = carried.value;
-          return args;
-        },
-        invokeFunction: (context, inputs, callback) => inner.invokeFunction(context, inputs, callback),
-        getResponse: async () => ({ invocationId: core.invocationId, outputData: [] }),
-      };
-      return lean;
-    },
-  };
+  return wrappingOrchestrations(model, async (core, triggerName, next) => {
+    const carried = takeTriggerValue(core, triggerName);
+    const inner = await next();
+    const lean: InvocationModel = {
+      getArguments: async () => {
+        const args = await inner.getArguments();
+        if (carried) args.inputs[0] = carried.value;
+        return args;
+      },
+      invokeFunction: (context, inputs, callback) => inner.invokeFunction(context, inputs, callback),
+      getResponse: async () => ({ invocationId: core.invocationId, outputData: [] }),
+    };
+    return lean;
+  });
 }
