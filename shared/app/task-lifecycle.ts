@@ -39,7 +39,6 @@ export { NODE_DEAD_AFTER_MS } from './node-health.js';
 
 const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', 'unusable']);
 
-
 // ---- dispatch ---------------------------------------------------------------------------------
 
 /**
@@ -206,7 +205,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
       // A repeated report of the end: tell the orchestration again (it ignores repeats), in case
       // the first notice was lost with a crash.
       if (task.executionInfo.result && task.dependencyAction) {
-        duplicateOfEnd = endedEvent(task, task.executionInfo.result, task.dependencyAction, 'none');
+        duplicateOfEnd = taskEnd(task, task.executionInfo.result, task.dependencyAction, 'none');
       }
       return undefined;
     }
@@ -233,12 +232,12 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
         },
       };
       retryMessage = taskMessage(job.item, next, dispatchId, at);
-      if (defect('retry-signals-ended')) ended = endedEvent(task, 'failure', 'satisfy', 'none');
+      if (defect('retry-signals-ended')) ended = taskEnd(task, 'failure', 'satisfy', 'none');
       return next;
     }
     const exit = resolveExitOptions(task.exitConditions, ending);
     const jobAction = taskResult === 'failure' ? effectiveJobAction(job.item.onTaskFailure, exit) : 'none';
-    ended = endedEvent(task, taskResult, exit.dependencyAction, jobAction);
+    ended = taskEnd(task, taskResult, exit.dependencyAction, jobAction);
     const completed: TaskDoc = {
       ...taskMovedTo(task, 'completed', at),
       scheduling: 'ended',
@@ -260,7 +259,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   return { accepted: true, ended };
 }
 
-function endedEvent(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnd {
+function taskEnd(task: TaskDoc, result: TaskResult, dependencyAction: DependencyAction, jobAction: JobAction): TaskEnd {
   return { taskId: task.taskId, result, dependencyAction, jobAction };
 }
 
