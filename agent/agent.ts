@@ -30,6 +30,8 @@ import { createStorageClients } from './storage-clients.js';
 import { taskEnvironment } from './task-environment.js';
 import { RequestTally } from './request-tally.js';
 import { TaskOutputFile } from './task-output.js';
+import { startLauncher } from './launchers/start-launcher.js';
+import type { ProcessLauncher } from './process-launcher.js';
 import type { ProcessOutcome } from './task-process.js';
 
 export interface AgentTuning {
@@ -130,6 +132,7 @@ export class Agent {
     private readonly receiver: BandReceiver,
     private readonly outputs: ContainerClient,
     private readonly tally: RequestTally | undefined,
+    private readonly launcher: ProcessLauncher,
     options: AgentOptions,
   ) {
     this.slots = new SlotCounter(config.taskSlots);
@@ -154,7 +157,8 @@ export class Agent {
     await outputs.createIfNotExists();
     await mkdir(config.workDir, { recursive: true });
     const client = new ControlPlaneClient(config.endpoint, config.agentKey, undefined, requests);
-    return new Agent(config, client, receiver, outputs, tally, options);
+    const launcher = await startLauncher(config.launcher, log);
+    return new Agent(config, client, receiver, outputs, tally, launcher, options);
   }
 
   get state(): AgentNodeState {
@@ -177,6 +181,7 @@ export class Agent {
     await heartbeats;
     this.client.close();
     this.tally?.close();
+    await this.launcher.close();
     return exit;
   }
 
@@ -223,7 +228,7 @@ export class Agent {
   private async startThenWork(): Promise<void> {
     const spec = this.config.startTask;
     if (spec) {
-      this.startTask = runStartTask(this.config, spec, this.client, this.log, this.giveUpReports.signal);
+      this.startTask = runStartTask(this.config, spec, this.launcher, this.client, this.log, this.giveUpReports.signal);
       if (spec.waitForSuccess) {
         this.phase = 'waitingforstarttask';
         const succeeded = await this.startTask.result;
@@ -430,6 +435,7 @@ export class Agent {
     const taskDir = path.join(this.config.workDir, 'tasks', task.jobId, task.taskId);
     try {
       held.run = runCommand({
+        launcher: this.launcher,
         commandLine: task.commandLine,
         taskDir,
         env: (workingDir) =>
@@ -448,8 +454,8 @@ export class Agent {
             },
             task.environment,
           ),
-        openOutput: (file, localPath) =>
-          TaskOutputFile.open(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts, this.tally?.counter),
+        followOutput: (file, localPath) =>
+          TaskOutputFile.follow(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts, this.tally?.counter),
         ...(task.maxWallClockMs !== undefined ? { maxWallClockMs: task.maxWallClockMs } : {}),
         killLeftoversOnExit: true,
       });

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_ENV } from '../shared/agent-protocol.js';
+import { LAUNCHER_CHOICES, type LauncherChoice } from './launchers/start-launcher.js';
 
 /** Variables the agent reads beyond the protocol's AGENT_ENV. */
 export const AGENT_EXTRA_ENV = {
@@ -11,6 +12,8 @@ export const AGENT_EXTRA_ENV = {
   shutdownGraceMs: 'FNBATCH_SHUTDOWN_GRACE_MS',
   /** "1": leave (as on SIGTERM) once the parent process is gone; set for local nodes. */
   exitWithParent: 'FNBATCH_EXIT_WITH_PARENT',
+  /** How task processes are started: auto (the default), posix-spawn or node-spawn (agent/launchers/). */
+  launcher: 'FNBATCH_AGENT_LAUNCHER',
 } as const;
 
 export interface StartTaskSpec {
@@ -36,6 +39,7 @@ export interface AgentConfig {
   startTask?: StartTaskSpec;
   /** Where to write the node's request totals; absent: nothing is counted. */
   requestCountsDir?: string;
+  launcher: LauncherChoice;
 }
 
 export interface AgentConfigOverrides {
@@ -87,6 +91,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
   const workDir = path.resolve(overrides.workDir ?? text(AGENT_ENV.workDir) ?? path.join(os.tmpdir(), 'fnbatch-agent', nodeId));
   const startTask = parseStartTask(text(AGENT_EXTRA_ENV.startTask), problems);
   const requestCountsDir = text(AGENT_ENV.requestCountsDir);
+  const launcher = parseLauncher(text(AGENT_EXTRA_ENV.launcher), problems);
 
   if (problems.length) throw new AgentConfigError(`bad agent configuration:\n  ${problems.join('\n  ')}`);
   const agentKey = text(AGENT_ENV.key);
@@ -103,7 +108,15 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     shutdownGraceMs,
     ...(startTask ? { startTask } : {}),
     ...(requestCountsDir ? { requestCountsDir: path.resolve(requestCountsDir) } : {}),
+    launcher,
   };
+}
+
+function parseLauncher(value: string | undefined, problems: string[]): LauncherChoice {
+  if (value === undefined) return 'auto';
+  if ((LAUNCHER_CHOICES as readonly string[]).includes(value)) return value as LauncherChoice;
+  problems.push(`${AGENT_EXTRA_ENV.launcher} must be one of ${LAUNCHER_CHOICES.join(', ')}, got "${value}"`);
+  return 'auto';
 }
 
 function isHttpUrl(value: string): boolean {

@@ -1,22 +1,28 @@
-// Runs a command line in a fresh working directory with its output kept in stdout.txt and
-// stderr.txt: the shared core of tasks and start tasks. A command line that cannot be split is an
-// outcome with failure info, like a program that cannot be found.
+// Runs a command line in a fresh working directory with its output written to stdout.txt and
+// stderr.txt beside it: the shared core of tasks and start tasks. A command line that cannot be
+// split is an outcome with failure info, like a program that cannot be found.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandLineError, splitCommandLine } from './command-line.js';
+import type { ProcessLauncher } from './process-launcher.js';
 import { startProcess, type KillReason, type ProcessOutcome } from './task-process.js';
 
-export interface OutputSink {
-  write(chunk: Buffer): void;
+/** Something that follows an output file while the command runs (e.g. copies it to a blob). */
+export interface OutputFollower {
+  /** The command has ended: take in the rest of the file and stop. */
   close(): Promise<void>;
 }
 
+export type OutputFileName = 'stdout.txt' | 'stderr.txt';
+
 export interface RunCommandSpec {
+  launcher: ProcessLauncher;
   commandLine: string;
   /** Holds stdout.txt, stderr.txt and the working directory `wd`. */
   taskDir: string;
   env: (workingDir: string) => Record<string, string>;
-  openOutput: (file: 'stdout.txt' | 'stderr.txt', localPath: string) => Promise<OutputSink>;
+  /** Called once the files are fresh (an earlier attempt's are gone), before the command starts. */
+  followOutput?: (file: OutputFileName, localPath: string) => OutputFollower;
   maxWallClockMs?: number;
   killLeftoversOnExit: boolean;
 }
@@ -32,11 +38,11 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
   let killProcess: ((reason: KillReason) => void) | undefined;
   const done = (async (): Promise<ProcessOutcome> => {
     const workingDir = path.join(spec.taskDir, 'wd');
-    await emptyDirectory(workingDir);
-    const [stdout, stderr] = await Promise.all([
-      spec.openOutput('stdout.txt', path.join(spec.taskDir, 'stdout.txt')),
-      spec.openOutput('stderr.txt', path.join(spec.taskDir, 'stderr.txt')),
-    ]);
+    const stdoutPath = path.join(spec.taskDir, 'stdout.txt');
+    const stderrPath = path.join(spec.taskDir, 'stderr.txt');
+    // An earlier attempt left its files: gone before anything can follow them.
+    if (!(await emptyDirectory(workingDir))) await Promise.all([rm(stdoutPath, { force: true }), rm(stderrPath, { force: true })]);
+    const followers = spec.followOutput ? [spec.followOutput('stdout.txt', stdoutPath), spec.followOutput('stderr.txt', stderrPath)] : [];
     try {
       const now = new Date();
       if (killReason) return { exitCode: null, startTime: now, endTime: now, killedBy: killReason };
@@ -47,20 +53,20 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
         if (!(error instanceof CommandLineError)) throw error;
         return { exitCode: null, startTime: now, endTime: now, failure: { category: 'usererror', code: 'CommandLineInvalid', message: `The command line cannot be parsed: ${error.message}` } };
       }
-      const child = startProcess({
+      const child = startProcess(spec.launcher, {
         argv,
         cwd: workingDir,
         env: spec.env(workingDir),
+        stdoutPath,
+        stderrPath,
         ...(spec.maxWallClockMs !== undefined ? { maxWallClockMs: spec.maxWallClockMs } : {}),
-        onStdout: (chunk) => stdout.write(chunk),
-        onStderr: (chunk) => stderr.write(chunk),
         killLeftoversOnExit: spec.killLeftoversOnExit,
       });
       killProcess = (reason) => child.kill(reason);
       return await child.done;
     } finally {
       killProcess = undefined;
-      await Promise.all([stdout.close(), stderr.close()]);
+      await Promise.all(followers.map((follower) => follower.close()));
     }
   })();
   return {
@@ -72,14 +78,18 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
   };
 }
 
-/** Each attempt starts from an empty working directory: a new one, or an earlier attempt's emptied. */
-async function emptyDirectory(dir: string): Promise<void> {
+/**
+ * Each attempt starts from an empty working directory: a new one, or an earlier attempt's emptied.
+ * Resolves whether the directory is new.
+ */
+async function emptyDirectory(dir: string): Promise<boolean> {
   try {
     // Resolves undefined when the directory already existed; usually it did not (one call, not two).
-    if ((await mkdir(dir, { recursive: true })) !== undefined) return;
+    if ((await mkdir(dir, { recursive: true })) !== undefined) return true;
   } catch {
     // Something other than a directory is in the way: removed below.
   }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  return false;
 }

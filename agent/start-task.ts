@@ -1,11 +1,11 @@
 // Runs the pool's start task (Batch's startTask) in <workDir>/startup, with its output kept on the
 // node, and reports the result to the control plane.
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import type { AgentConfig, StartTaskSpec } from './config.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { retryWhileUnavailable } from './retry.js';
-import { runCommand, type CommandRun, type OutputSink } from './run-command.js';
+import type { ProcessLauncher } from './process-launcher.js';
+import { runCommand, type CommandRun } from './run-command.js';
 import { taskEnvironment } from './task-environment.js';
 
 export interface StartTaskRun {
@@ -17,12 +17,14 @@ export interface StartTaskRun {
 export function runStartTask(
   config: AgentConfig,
   spec: StartTaskSpec,
+  launcher: ProcessLauncher,
   client: ControlPlaneClient,
   log: (line: string) => void,
   signal: AbortSignal,
 ): StartTaskRun {
   const taskDir = path.join(config.workDir, 'startup');
   const run = runCommand({
+    launcher,
     commandLine: spec.commandLine,
     taskDir,
     env: (workingDir) =>
@@ -31,7 +33,6 @@ export function runStartTask(
         { poolId: config.poolId, nodeId: config.nodeId, isDedicated: config.isDedicated, nodeRootDir: config.workDir, taskDir, workingDir },
         spec.environmentSettings,
       ),
-    openOutput: async (_file, localPath) => localFile(localPath, log),
     killLeftoversOnExit: false,
   });
   const result = (async () => {
@@ -57,13 +58,4 @@ export function runStartTask(
     return succeeded;
   })();
   return { run, result };
-}
-
-function localFile(localPath: string, log: (line: string) => void): OutputSink {
-  const stream = createWriteStream(localPath);
-  stream.on('error', (error) => log(`cannot write ${localPath}: ${error.message}`));
-  return {
-    write: (chunk) => stream.write(chunk),
-    close: () => new Promise<void>((resolve) => stream.end(resolve)),
-  };
 }

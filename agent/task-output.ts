@@ -1,11 +1,13 @@
-// One output file of a task (stdout.txt or stderr.txt): a local copy in the task directory and an
-// append blob flushed every `flushMs` while the task runs, so it can be tailed. Blob trouble never
-// fails the task: the local copy is complete regardless and the problem is logged. The blob is
-// created only when the task first writes something (most short tasks write nothing, and each blob
-// call costs a round trip); the API serves a missing file of a started task as empty.
-import { createWriteStream, type WriteStream } from 'node:fs';
+// One output file of a task (stdout.txt or stderr.txt), which the task's process writes in the task
+// directory, copied to an append blob: what the file gained is appended every `flushMs` while the
+// task runs, so it can be tailed, and the rest when it ends. Blob trouble never fails the task:
+// the local file is complete regardless and the problem is logged. The blob is created only when
+// the file first holds something (most short tasks write nothing, and each blob call costs a round
+// trip); the API serves a missing file of a started task as empty.
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { RequestCounter } from '../shared/adapters/request-counter.js';
+import type { OutputFollower } from './run-command.js';
 
 // Append blobs take at most 50,000 blocks of at most 4 MiB each.
 const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
@@ -16,9 +18,10 @@ const SLOW_DOWN_AFTER_BLOCKS = 10_000;
 const SLOW_FLUSH_MS = 10_000;
 const TRUNCATION_NOTE = Buffer.from('\n[fnbatch: output truncated in blob storage; the node keeps the full file]\n');
 
-export class TaskOutputFile {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+export class TaskOutputFile implements OutputFollower {
+  /** How much of the local file is in the blob. */
+  private copied = 0;
+  private reader: FileHandle | undefined;
   private blocks = 0;
   private truncated = false;
   private blobUsable = true;
@@ -33,18 +36,18 @@ export class TaskOutputFile {
   private constructor(
     private readonly container: ContainerClient,
     private readonly blobName: string,
-    private readonly local: WriteStream,
+    private readonly localPath: string,
     private readonly flushMs: number,
     private readonly log: (line: string) => void,
     private readonly requests: RequestCounter | undefined,
   ) {}
 
   /**
-   * Opens the local file. The blob is created at the first output, or at once when `replace` is
-   * set (a retry: an earlier attempt's output must not survive a silent new attempt). With
-   * `requests`, every blob call is counted there ("blob.create", "blob.appendBlock").
+   * Follows the local file from its start. The blob is created at the first output, or at once
+   * when `replace` is set (a retry: an earlier attempt's output must not survive a silent new
+   * attempt). With `requests`, every blob call is counted there ("blob.create", "blob.appendBlock").
    */
-  static async open(
+  static follow(
     container: ContainerClient,
     blobName: string,
     localPath: string,
@@ -52,12 +55,9 @@ export class TaskOutputFile {
     log: (line: string) => void,
     replace = false,
     requests?: RequestCounter,
-  ): Promise<TaskOutputFile> {
-    const local = createWriteStream(localPath);
-    // A full disk must not take the agent down with an unhandled stream error.
-    local.on('error', (error) => log(`cannot write ${localPath}: ${error.message}`));
-    const file = new TaskOutputFile(container, blobName, local, flushMs, log, requests);
-    if (replace) await file.createBlob();
+  ): TaskOutputFile {
+    const file = new TaskOutputFile(container, blobName, localPath, flushMs, log, requests);
+    if (replace) file.flushing = file.createBlob();
     file.scheduleFlush();
     return file;
   }
@@ -77,41 +77,37 @@ export class TaskOutputFile {
     }
   }
 
-  write(chunk: Buffer): void {
-    if (this.closed) return;
-    this.local.write(chunk);
-    if (!this.blobUsable || this.truncated) return;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-  }
-
-  /** Flushes what is left and closes the local file. */
+  /** Copies what is left of the file (its writer has ended) and stops following it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
     await this.flushing;
     await this.flush();
-    await new Promise<void>((resolve) => this.local.end(resolve));
+    await this.reader?.close().catch(() => undefined);
   }
 
   private scheduleFlush(): void {
     if (this.closed) return;
     const delay = this.blocks >= SLOW_DOWN_AFTER_BLOCKS ? SLOW_FLUSH_MS : this.flushMs;
     this.timer = setTimeout(() => {
-      this.flushing = this.flush().finally(() => this.scheduleFlush());
+      this.flushing = this.flushing.then(() => this.flush()).finally(() => this.scheduleFlush());
     }, delay);
   }
 
   private async flush(): Promise<void> {
-    if (!this.blobUsable || this.pendingBytes === 0) return;
+    if (!this.blobUsable || this.truncated) return;
+    // One stat is all a quiet task's file costs.
+    const size = await stat(this.localPath).then(
+      (stats) => stats.size,
+      () => 0,
+    );
+    if (size <= this.copied) return;
     if (!this.created) await this.createBlob();
     if (!this.blobUsable) return;
-    const data = Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
     try {
-      for (let offset = 0; offset < data.length; offset += MAX_BLOCK_BYTES) {
+      this.reader ??= await open(this.localPath, 'r');
+      while (this.copied < size) {
         // Keep the last block for the truncation note.
         if (this.blocks >= MAX_BLOCKS - 1) {
           this.requests?.increment('blob.appendBlock');
@@ -120,9 +116,12 @@ export class TaskOutputFile {
           this.truncated = true;
           return;
         }
-        const block = data.subarray(offset, offset + MAX_BLOCK_BYTES);
+        const block = Buffer.allocUnsafe(Math.min(MAX_BLOCK_BYTES, size - this.copied));
+        const { bytesRead } = await this.reader.read(block, 0, block.length, this.copied);
+        if (bytesRead === 0) return; // the file shrank: nothing more to copy
         this.requests?.increment('blob.appendBlock');
-        await this.blob.appendBlock(block, block.length);
+        await this.blob.appendBlock(block.subarray(0, bytesRead), bytesRead);
+        this.copied += bytesRead;
         this.blocks++;
       }
     } catch (error) {

@@ -1,9 +1,10 @@
-// Runs one command as its own process group (spawned detached), so that killing it - for the
-// wall-clock limit, a terminate, or the agent leaving - also kills everything it started.
-// A program that cannot be started is an outcome with failure info, never an exception.
-import { spawn } from 'node:child_process';
+// Runs one command as its own process group, so that killing it - for the wall-clock limit, a
+// terminate, or the agent leaving - also kills everything it started. Its output goes straight to
+// the files named. A program that cannot be started is an outcome with failure info, never an
+// exception.
 import os from 'node:os';
 import type { TaskFailureInfo } from '../shared/agent-protocol.js';
+import type { LaunchExit, ProcessLauncher } from './process-launcher.js';
 
 export type KillReason = 'maxWallClockTime' | 'terminate' | 'release';
 
@@ -11,9 +12,9 @@ export interface ProcessSpec {
   argv: string[];
   cwd: string;
   env: Record<string, string>;
+  stdoutPath: string;
+  stderrPath: string;
   maxWallClockMs?: number;
-  onStdout(chunk: Buffer): void;
-  onStderr(chunk: Buffer): void;
   /**
    * Kill what the command left running once it exits. Right for tasks (their slot is free again);
    * wrong for a start task, which may start daemons on purpose.
@@ -36,70 +37,42 @@ export interface RunningProcess {
   kill(reason: KillReason): void;
 }
 
-// After the main process exits, how long to keep reading output its children may still write.
-const OUTPUT_DRAIN_MS = 1000;
-
-export function startProcess(spec: ProcessSpec): RunningProcess {
+export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): RunningProcess {
   const startTime = new Date();
   let killedBy: KillReason | undefined;
-  const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => spec.onStdout(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => spec.onStderr(chunk));
-
-  const killGroup = () => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-
+  let exited = false;
+  const launched = launcher.launch({ argv: spec.argv, cwd: spec.cwd, env: spec.env, stdoutPath: spec.stdoutPath, stderrPath: spec.stderrPath });
   let wallClock: NodeJS.Timeout | undefined;
-  const done = new Promise<ProcessOutcome>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      // Spawn failures arrive as 'error' without an 'exit'.
-      if (child.pid !== undefined) return;
-      clearTimeout(wallClock);
-      resolve({ exitCode: null, startTime, endTime: new Date(), failure: spawnFailure(spec.argv[0]!, error) });
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(wallClock);
-      const endTime = new Date();
-      const settle = () => {
-        if (spec.killLeftoversOnExit || killedBy) killGroup();
-        resolve(outcomeOf(code, signal, killedBy, startTime, endTime, spec.maxWallClockMs));
-      };
-      // Wait for the pipes to close (children may hold them), but not for ever.
-      const drain = setTimeout(settle, OUTPUT_DRAIN_MS);
-      child.once('close', () => {
-        clearTimeout(drain);
-        settle();
-      });
-    });
+  const done = launched.exit.then((exit): ProcessOutcome => {
+    exited = true;
+    clearTimeout(wallClock);
+    const endTime = new Date();
+    if (exit.kind === 'notStarted') return { exitCode: null, startTime, endTime, failure: spawnFailure(spec.argv[0]!, exit) };
+    if (exit.kind === 'lost') {
+      return { exitCode: null, startTime, endTime, failure: { category: 'servererror', code: 'NodeError', message: `The node lost track of the task's process: ${exit.message}` } };
+    }
+    if (spec.killLeftoversOnExit || killedBy) launched.killGroup();
+    return exit.kind === 'exited'
+      ? outcomeOf(exit.code, null, killedBy, startTime, endTime, spec.maxWallClockMs)
+      : outcomeOf(null, exit.signal, killedBy, startTime, endTime, spec.maxWallClockMs);
   });
 
   if (spec.maxWallClockMs !== undefined) {
     wallClock = setTimeout(() => {
       killedBy ??= 'maxWallClockTime';
-      killGroup();
+      launched.killGroup();
     }, spec.maxWallClockMs);
   }
 
   return {
     get pid() {
-      return child.pid;
+      return launched.pid;
     },
     done,
     kill(reason: KillReason) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (exited) return;
       killedBy ??= reason;
-      killGroup();
+      launched.killGroup();
     },
   };
 }
@@ -137,12 +110,12 @@ function outcomeOf(
   return { exitCode: code, startTime, endTime };
 }
 
-function spawnFailure(program: string, error: NodeJS.ErrnoException): TaskFailureInfo {
+function spawnFailure(program: string, error: Extract<LaunchExit, { kind: 'notStarted' }>): TaskFailureInfo {
   if (error.code === 'ENOENT') {
     return { category: 'usererror', code: 'CommandProgramNotFound', message: `The program "${program}" was not found` };
   }
   if (error.code === 'EACCES') {
     return { category: 'usererror', code: 'CommandProgramNotExecutable', message: `The program "${program}" is not executable (permission denied)` };
   }
-  return { category: 'usererror', code: 'CommandProgramStartFailed', message: `The program "${program}" could not be started: ${error.code ?? error.message}` };
+  return { category: 'usererror', code: 'CommandProgramStartFailed', message: `The program "${program}" could not be started: ${error.code}` };
 }

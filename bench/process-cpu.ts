@@ -21,8 +21,9 @@ export function ownCpuMs(): number {
 }
 
 /**
- * CPU milliseconds of this process's child processes started as `fnbatch agent`, each with the
- * task processes it has reaped; undefined where /proc is not there to read it (not Linux).
+ * CPU milliseconds of this process's child processes started as `fnbatch agent` and of every
+ * process below them (an agent's process launcher and the task processes it runs), each with the
+ * children it has reaped; undefined where /proc is not there to read it (not Linux).
  */
 export function agentsCpuMs(): number | undefined {
   let pids: string[];
@@ -31,17 +32,33 @@ export function agentsCpuMs(): number | undefined {
   } catch {
     return undefined;
   }
-  let ticks = 0;
+  const processes = new Map<number, { parent: number; ticks: number }>();
   for (const pid of pids) {
     try {
       const fields = statFields(`/proc/${pid}/stat`);
-      if (Number(fields[1]) !== process.pid) continue;
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('agent')) continue;
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      processes.set(Number(pid), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) });
     } catch {
       // The process ended while being read.
     }
   }
+  const agents = new Set<number>();
+  for (const [pid, { parent }] of processes) {
+    if (parent !== process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('agent')) agents.add(pid);
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  const underAgent = (pid: number): boolean => {
+    for (let at: number | undefined = pid, hops = 0; at !== undefined && at > 1 && hops < 64; hops++) {
+      if (agents.has(at)) return true;
+      at = processes.get(at)?.parent;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, { ticks: own }] of processes) if (underAgent(pid)) ticks += own;
   return ticks * TICK_MS;
 }
 

@@ -76,6 +76,32 @@ describe('running a command', () => {
     await expect(blobText(task.jobId, task.taskId, 'stdout.txt')).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("runs tasks the same way with Node's own spawn (FNBATCH_AGENT_LAUNCHER=node-spawn)", async () => {
+    const { poolId, config } = await setUp({ launcher: 'node-spawn' });
+    const task = taskMessage(`/bin/sh -c "echo out; echo err >&2; exit 2"`);
+    await send(poolId, task);
+    const done = await completion(task.taskId);
+    expect(done).toMatchObject({ exitCode: 2, nodeId: config.nodeId });
+    expect(await blobText(task.jobId, task.taskId, 'stdout.txt')).toBe('out\n');
+    expect(await blobText(task.jobId, task.taskId, 'stderr.txt')).toBe('err\n');
+  });
+
+  it("starts a later attempt of a task with none of the earlier attempt's output, on the node or in blobs", async () => {
+    const { poolId, config } = await setUp();
+    const first = taskMessage(`/bin/sh -c "echo first attempt; echo first error >&2"`);
+    await send(poolId, first);
+    await completion(first.taskId);
+    expect(await blobText(first.jobId, first.taskId, 'stdout.txt')).toBe('first attempt\n');
+    const second = taskMessage('/bin/true', { taskId: first.taskId, retryCount: 1 });
+    await send(poolId, second);
+    await waitFor(() => controlPlane.completions.some((c) => c.body.dispatchId === second.dispatchId), 'the second attempt to end');
+    const taskDir = path.join(config.workDir, 'tasks', first.jobId, first.taskId);
+    expect(await readFile(path.join(taskDir, 'stdout.txt'), 'utf8')).toBe('');
+    expect(await readFile(path.join(taskDir, 'stderr.txt'), 'utf8')).toBe('');
+    expect(await blobText(first.jobId, first.taskId, 'stdout.txt')).toBe('');
+    expect(await blobText(first.jobId, first.taskId, 'stderr.txt')).toBe('');
+  });
+
   it("sets Batch's environment variables and the task's own, and runs in a fresh working directory", async () => {
     const { poolId, config } = await setUp();
     const script = 'echo "$AZ_BATCH_TASK_ID|$AZ_BATCH_JOB_ID|$AZ_BATCH_POOL_ID|$AZ_BATCH_NODE_ID|$AZ_BATCH_NODE_IS_DEDICATED|$AZ_BATCH_TASK_RETRY_COUNT|$MY_SETTING|$AZ_BATCH_TASK_WORKING_DIR|${FNBATCH_AGENT_KEY:-no key}"; pwd; ls -A; touch left-behind';

@@ -32,6 +32,7 @@ export async function startTestAgent(
     workDir,
     leaseMs: 30_000,
     shutdownGraceMs: 0,
+    launcher: 'auto',
     ...config,
   };
   const logs: string[] = [];

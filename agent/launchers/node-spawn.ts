@@ -1,0 +1,58 @@
+// Starts task processes with Node's child_process.spawn, their output going straight to files.
+// Works wherever Node does; the agent falls back to it when the posix-spawn helper cannot run.
+import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { killProcessGroup, type LaunchExit, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
+
+export class NodeSpawnLauncher implements ProcessLauncher {
+  readonly kind = 'node-spawn';
+  private closed = false;
+
+  launch(request: LaunchRequest): LaunchedProcess {
+    let pid: number | undefined;
+    let killWanted = false;
+    const exit = (async (): Promise<LaunchExit> => {
+      if (this.closed) return { kind: 'notStarted', code: 'ECANCELED', message: 'the launcher is closed' };
+      const stdout = await open(request.stdoutPath, 'w');
+      const stderr = await open(request.stderrPath, 'w').catch(async (error: unknown) => {
+        await stdout.close();
+        throw error;
+      });
+      try {
+        const child = spawn(request.argv[0]!, request.argv.slice(1), {
+          cwd: request.cwd,
+          env: request.env,
+          detached: true,
+          stdio: ['ignore', stdout.fd, stderr.fd],
+        });
+        pid = child.pid;
+        if (pid !== undefined && killWanted) killProcessGroup(pid);
+        return await new Promise<LaunchExit>((resolve) => {
+          // Spawn failures arrive as 'error' without an 'exit'.
+          child.once('error', (error: NodeJS.ErrnoException) => {
+            if (child.pid === undefined) resolve({ kind: 'notStarted', code: error.code ?? 'EIO', message: error.message });
+          });
+          child.once('exit', (code, signal) => resolve(code === null ? { kind: 'signaled', signal } : { kind: 'exited', code }));
+        });
+      } finally {
+        // The child has its own copies of the descriptors.
+        await Promise.all([stdout.close(), stderr.close()]);
+      }
+    })()
+      .catch((error: NodeJS.ErrnoException): LaunchExit => ({ kind: 'notStarted', code: error.code ?? 'EIO', message: error.message }));
+    return {
+      get pid() {
+        return pid;
+      },
+      exit,
+      killGroup() {
+        killWanted = true;
+        if (pid !== undefined) killProcessGroup(pid);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,180 @@
+// Starts task processes through a small helper process (posix-spawn-helper.py, run by python3)
+// that uses posix_spawn: the cost of starting a task no longer grows with the agent's memory, and
+// the agent's event loop never stands still for a fork. Requests and replies are JSON lines on
+// the helper's stdin and stdout. If the helper dies, the processes it was watching are killed and
+// reported lost, and the next launch starts a new helper.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killProcessGroup, type LaunchExit, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
+
+const HELPER_FILE = path.join('agent', 'launchers', 'posix-spawn-helper.py');
+const READY_TIMEOUT_MS = 10_000;
+
+type Reply =
+  | { ready: true }
+  | { started: number; pid: number }
+  | { exited: number; code?: number; signal?: number }
+  | { failed: number; errno: string; message: string };
+
+interface Pending {
+  pid?: number;
+  killWanted: boolean;
+  resolve(exit: LaunchExit): void;
+}
+
+/** The helper script, found above this module (agent/launchers/ in the source, dist/agent/launchers/ built). */
+export function posixSpawnHelperPath(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, HELPER_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find ${HELPER_FILE} above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+class Helper {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private buffered = '';
+  private gone = false;
+  readonly ready: Promise<void>;
+
+  private constructor(private readonly child: ChildProcess) {
+    let ready!: () => void;
+    let notReady!: (error: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      notReady = reject;
+    });
+    // A helper started again after one died is used without waiting: its failure shows in the launches.
+    this.ready.catch(() => undefined);
+    const timer = setTimeout(() => notReady(new Error(`the posix-spawn helper did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => (stderr = (stderr + text).slice(-2_000)));
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
+      this.buffered += text;
+      for (let newline = this.buffered.indexOf('\n'); newline >= 0; newline = this.buffered.indexOf('\n')) {
+        const line = this.buffered.slice(0, newline);
+        this.buffered = this.buffered.slice(newline + 1);
+        const reply = JSON.parse(line) as Reply;
+        if ('ready' in reply) {
+          clearTimeout(timer);
+          ready();
+        } else this.handle(reply);
+      }
+    });
+    child.stdin!.on('error', () => undefined); // a dead helper is handled on 'close'
+    child.once('error', (error) => notReady(error));
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      this.gone = true;
+      const why = `the posix-spawn helper exited (${signal ?? `code ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`;
+      notReady(new Error(why));
+      for (const [, pending] of this.pending) {
+        if (pending.pid !== undefined) killProcessGroup(pending.pid);
+        pending.resolve(pending.pid === undefined ? { kind: 'notStarted', code: 'EIO', message: why } : { kind: 'lost', message: why });
+      }
+      this.pending.clear();
+    });
+  }
+
+  static start(python: string): Helper {
+    return new Helper(spawn(python, [posixSpawnHelperPath()], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  get isGone(): boolean {
+    return this.gone;
+  }
+
+  launch(request: LaunchRequest): LaunchedProcess {
+    const id = this.nextId++;
+    let resolveExit!: (exit: LaunchExit) => void;
+    const exit = new Promise<LaunchExit>((resolve) => (resolveExit = resolve));
+    const pending: Pending = { killWanted: false, resolve: resolveExit };
+    if (this.gone) resolveExit({ kind: 'notStarted', code: 'EIO', message: 'the posix-spawn helper is gone' });
+    else {
+      this.pending.set(id, pending);
+      const { argv, cwd, env, stdoutPath, stderrPath } = request;
+      this.child.stdin!.write(`${JSON.stringify({ start: id, argv, cwd, env, stdout: stdoutPath, stderr: stderrPath })}\n`);
+    }
+    return {
+      get pid() {
+        return pending.pid;
+      },
+      exit,
+      killGroup() {
+        pending.killWanted = true;
+        if (pending.pid !== undefined) killProcessGroup(pending.pid);
+      },
+    };
+  }
+
+  private handle(reply: Exclude<Reply, { ready: true }>): void {
+    if ('started' in reply) {
+      const pending = this.pending.get(reply.started);
+      if (!pending) return;
+      pending.pid = reply.pid;
+      if (pending.killWanted) killProcessGroup(reply.pid);
+      return;
+    }
+    const id = 'exited' in reply ? reply.exited : reply.failed;
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    if ('failed' in reply) pending.resolve({ kind: 'notStarted', code: reply.errno, message: reply.message });
+    else if (reply.signal !== undefined) pending.resolve({ kind: 'signaled', signal: signalName(reply.signal) });
+    else pending.resolve({ kind: 'exited', code: reply.code ?? 0 });
+  }
+
+  /** The helper exits when its stdin closes. */
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+export class PosixSpawnLauncher implements ProcessLauncher {
+  readonly kind = 'posix-spawn';
+  private closed = false;
+
+  private constructor(
+    private readonly python: string,
+    private helper: Helper,
+  ) {}
+
+  /** Starts the helper with `python` (python3 on PATH by default); rejects if it cannot run. */
+  static async start(python = 'python3'): Promise<PosixSpawnLauncher> {
+    const helper = Helper.start(python);
+    try {
+      await helper.ready;
+    } catch (error) {
+      helper.close();
+      throw error;
+    }
+    return new PosixSpawnLauncher(python, helper);
+  }
+
+  launch(request: LaunchRequest): LaunchedProcess {
+    if (this.closed) {
+      return { pid: undefined, exit: Promise.resolve({ kind: 'notStarted', code: 'ECANCELED', message: 'the launcher is closed' }), killGroup: () => undefined };
+    }
+    if (this.helper.isGone) this.helper = Helper.start(this.python);
+    return this.helper.launch(request);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.helper.close();
+  }
+}
+
+function signalName(signal: number): NodeJS.Signals | null {
+  for (const [name, number] of Object.entries(os.constants.signals)) if (number === signal) return name as NodeJS.Signals;
+  return null;
+}
