@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadApp, type LoadedApp } from './app-loader.js';
+import { withLeanOrchestratorResponses } from './durable/lean-orchestrator-invocations.js';
 import type { Clock, HostLog, Invoker, RegisteredFunction, RpcTypedData, TriggerListener } from './contracts.js';
 import { RegistrationError } from './functions-core.js';
 import { createDurableBackend } from './durable/create-backend.js';
@@ -100,6 +101,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
     const settings = loadAppSettings(appDir);
     const app = await loadApp(appDir);
+    // Orchestrators run in this process: their history goes in and their state comes out as values.
+    if (app.registry.programmingModel) app.registry.programmingModel = withLeanOrchestratorResponses(app.registry.programmingModel);
     loaded = app;
     const functionLogs = options.functionLogs ?? true;
     app.registry.logSink = (level, category, message, fn) => {

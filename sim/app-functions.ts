@@ -4,7 +4,7 @@ import type { Invoker } from '../local-host/contracts.js';
 import { FunctionRegistry } from '../local-host/functions-core.js';
 import { createInvoker } from '../local-host/invoker.js';
 import { provideFunctionsCore } from '../local-host/module-hook.js';
-import { withLeanOrchestratorResponses } from './lean-orchestrator-responses.js';
+import { withLeanOrchestratorResponses } from '../local-host/durable/lean-orchestrator-invocations.js';
 
 export interface SimApp {
   registry: FunctionRegistry;
