@@ -38,6 +38,13 @@ export interface AgentTuning {
   /** Idle polling starts at this delay and doubles up to pollMaxMs. */
   pollInitialMs: number;
   pollMaxMs: number;
+  /**
+   * For this long after the node last had work, idle polls come at least every pollRecentMaxMs:
+   * the next stage of a pipeline, or the next job, is picked up at once, while a node idle for
+   * longer costs few queue requests.
+   */
+  recentWorkMs: number;
+  pollRecentMaxMs: number;
   /** How often task output is appended to its blobs. */
   outputFlushMs: number;
   /** Waits after a failed claim (control plane unreachable), doubling up to the max. */
@@ -54,6 +61,8 @@ export interface AgentTuning {
 export const DEFAULT_TUNING: AgentTuning = {
   pollInitialMs: 50,
   pollMaxMs: 500,
+  recentWorkMs: 10_000,
+  pollRecentMaxMs: 100,
   outputFlushMs: 500,
   unreachableInitialMs: 500,
   unreachableMaxMs: 10_000,
@@ -109,6 +118,8 @@ export class Agent {
   private resumeTimer: NodeJS.Timeout | undefined;
   /** The last receive brought as many messages as it asked for: more are probably queued. */
   private queueDeep = false;
+  /** When a receive last brought work or a task last ended. */
+  private lastWorkAt = 0;
   private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
@@ -268,7 +279,10 @@ export class Agent {
         try {
           const began = performance.now();
           received = await this.receiver.receiveUpTo(wanted, this.config.leaseMs);
-          if (received.length > 0) this.lookAhead.received(performance.now() - began);
+          if (received.length > 0) {
+            this.lookAhead.received(performance.now() - began);
+            this.lastWorkAt = Date.now();
+          }
         } catch (error) {
           this.log(`cannot read the pool's queues: ${(error as Error).message}`);
           await sleep(this.unreachable.next(), signal);
@@ -277,7 +291,9 @@ export class Agent {
         this.queueDeep = received.length >= wanted;
         if (received.length === 0) {
           // Woken by a report of ours: the control plane is dispatching now, poll a moment later.
-          if (await this.workArrives.wait(idle.next(), signal)) await sleep(this.tuning.pollInitialMs, signal);
+          const recent = Date.now() - this.lastWorkAt < this.tuning.recentWorkMs;
+          const delay = recent ? Math.min(idle.next(), this.tuning.pollRecentMaxMs) : idle.next();
+          if (await this.workArrives.wait(delay, signal)) await sleep(this.tuning.pollInitialMs, signal);
           continue;
         }
         idle.reset();
@@ -380,7 +396,10 @@ export class Agent {
   /** Slots given back: by a task whose process ended, or by a claim that did not go through. */
   private freeSlots(count: number, taskEnded: boolean): void {
     this.slots.give(count);
-    if (taskEnded) this.lookAhead.ended(Date.now());
+    if (taskEnded) {
+      this.lastWorkAt = Date.now();
+      this.lookAhead.ended(this.lastWorkAt);
+    }
     this.capacityChanged.wake();
     this.startWaiting();
   }
