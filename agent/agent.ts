@@ -27,7 +27,7 @@ import { runCommand, type CommandRun } from './run-command.js';
 import { SlotCounter } from './slots.js';
 import { runStartTask, type StartTaskRun } from './start-task.js';
 import { createStorageClients } from './storage-clients.js';
-import { taskEnvironment } from './task-environment.js';
+import { nodeEnvironment, taskEnvironment } from './task-environment.js';
 import { RequestTally } from './request-tally.js';
 import { TaskOutputFile } from './task-output.js';
 import { startLauncher } from './launchers/start-launcher.js';
@@ -120,6 +120,7 @@ export class Agent {
   private queueDeep = false;
   /** When a receive last brought work or a task last ended. */
   private lastWorkAt = 0;
+  private readonly nodeEnv = nodeEnvironment(process.env);
   private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
@@ -459,7 +460,7 @@ export class Agent {
         taskDir,
         env: (workingDir) =>
           taskEnvironment(
-            process.env,
+            this.nodeEnv,
             {
               poolId: this.config.poolId,
               nodeId: this.config.nodeId,

@@ -16,6 +16,11 @@ export interface LaunchRequest {
   stdoutPath: string;
   /** Created or truncated; the process's stderr. */
   stderrPath: string;
+  /**
+   * Kill what the process left running once it exits. Right for tasks (their slot is free again);
+   * wrong for a start task, which may start daemons on purpose.
+   */
+  killGroupOnExit: boolean;
 }
 
 export type LaunchExit =
@@ -27,13 +32,13 @@ export type LaunchExit =
   | { kind: 'lost'; message: string };
 
 export interface LaunchedProcess {
-  /** The process id, once the process has started. */
+  /** The process id, once known (at the latest when the process has exited). */
   readonly pid: number | undefined;
   /** Settles once the process has ended (or could not start). Never rejects. */
   readonly exit: Promise<LaunchExit>;
   /**
-   * SIGKILL to the process's whole group: before it has started, as soon as it does; after it
-   * has exited, to what it left running.
+   * SIGKILL to the process's whole group while it runs; before it has started, as soon as it
+   * does. Nothing once it has exited (killGroupOnExit decides about what it left running).
    */
   killGroup(): void;
 }

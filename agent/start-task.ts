@@ -6,7 +6,7 @@ import type { ControlPlaneClient } from './control-plane-client.js';
 import { retryWhileUnavailable } from './retry.js';
 import type { ProcessLauncher } from './process-launcher.js';
 import { runCommand, type CommandRun } from './run-command.js';
-import { taskEnvironment } from './task-environment.js';
+import { nodeEnvironment, taskEnvironment } from './task-environment.js';
 
 export interface StartTaskRun {
   run: CommandRun;
@@ -29,7 +29,7 @@ export function runStartTask(
     taskDir,
     env: (workingDir) =>
       taskEnvironment(
-        process.env,
+        nodeEnvironment(process.env),
         { poolId: config.poolId, nodeId: config.nodeId, isDedicated: config.isDedicated, nodeRootDir: config.workDir, taskDir, workingDir },
         spec.environmentSettings,
       ),

@@ -4,7 +4,8 @@
 // the local file is complete regardless and the problem is logged. The blob is created only when
 // the file first holds something (most short tasks write nothing, and each blob call costs a round
 // trip); the API serves a missing file of a started task as empty.
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { RequestCounter } from '../shared/adapters/request-counter.js';
 import type { OutputFollower } from './run-command.js';
@@ -97,11 +98,9 @@ export class TaskOutputFile implements OutputFollower {
 
   private async flush(): Promise<void> {
     if (!this.blobUsable || this.truncated) return;
-    // One stat is all a quiet task's file costs.
-    const size = await stat(this.localPath).then(
-      (stats) => stats.size,
-      () => 0,
-    );
+    // One stat is all a quiet task's file costs. A synchronous one: a local stat takes microseconds,
+    // while handing it to the thread pool cost the agent about 0.13 ms of CPU (waking a thread).
+    const size = statSync(this.localPath, { throwIfNoEntry: false })?.size ?? 0;
     if (size <= this.copied) return;
     if (!this.created) await this.createBlob();
     if (!this.blobUsable) return;

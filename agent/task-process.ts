@@ -41,7 +41,8 @@ export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): Runn
   const startTime = new Date();
   let killedBy: KillReason | undefined;
   let exited = false;
-  const launched = launcher.launch({ argv: spec.argv, cwd: spec.cwd, env: spec.env, stdoutPath: spec.stdoutPath, stderrPath: spec.stderrPath });
+  const { argv, cwd, env, stdoutPath, stderrPath } = spec;
+  const launched = launcher.launch({ argv, cwd, env, stdoutPath, stderrPath, killGroupOnExit: spec.killLeftoversOnExit });
   let wallClock: NodeJS.Timeout | undefined;
   const done = launched.exit.then((exit): ProcessOutcome => {
     exited = true;
@@ -51,7 +52,6 @@ export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): Runn
     if (exit.kind === 'lost') {
       return { exitCode: null, startTime, endTime, failure: { category: 'servererror', code: 'NodeError', message: `The node lost track of the task's process: ${exit.message}` } };
     }
-    if (spec.killLeftoversOnExit || killedBy) launched.killGroup();
     return exit.kind === 'exited'
       ? outcomeOf(exit.code, null, killedBy, startTime, endTime, spec.maxWallClockMs)
       : outcomeOf(null, exit.signal, killedBy, startTime, endTime, spec.maxWallClockMs);

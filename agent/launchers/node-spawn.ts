@@ -11,6 +11,7 @@ export class NodeSpawnLauncher implements ProcessLauncher {
   launch(request: LaunchRequest): LaunchedProcess {
     let pid: number | undefined;
     let killWanted = false;
+    let exited = false;
     const exit = (async (): Promise<LaunchExit> => {
       if (this.closed) return { kind: 'notStarted', code: 'ECANCELED', message: 'the launcher is closed' };
       const stdout = await open(request.stdoutPath, 'w');
@@ -32,7 +33,11 @@ export class NodeSpawnLauncher implements ProcessLauncher {
           child.once('error', (error: NodeJS.ErrnoException) => {
             if (child.pid === undefined) resolve({ kind: 'notStarted', code: error.code ?? 'EIO', message: error.message });
           });
-          child.once('exit', (code, signal) => resolve(code === null ? { kind: 'signaled', signal } : { kind: 'exited', code }));
+          child.once('exit', (code, signal) => {
+            exited = true;
+            if (request.killGroupOnExit && pid !== undefined) killProcessGroup(pid);
+            resolve(code === null ? { kind: 'signaled', signal } : { kind: 'exited', code });
+          });
         });
       } finally {
         // The child has its own copies of the descriptors.
@@ -46,6 +51,7 @@ export class NodeSpawnLauncher implements ProcessLauncher {
       },
       exit,
       killGroup() {
+        if (exited) return;
         killWanted = true;
         if (pid !== undefined) killProcessGroup(pid);
       },

@@ -1,8 +1,9 @@
 // Starts task processes through a small helper process (posix-spawn-helper.py, run by python3)
 // that uses posix_spawn: the cost of starting a task no longer grows with the agent's memory, and
 // the agent's event loop never stands still for a fork. Requests and replies are JSON lines on
-// the helper's stdin and stdout. If the helper dies, the processes it was watching are killed and
-// reported lost, and the next launch starts a new helper.
+// the helper's stdin and stdout; the helper kills process groups itself. If it dies, the processes
+// it was watching are killed (those whose pid it had told) and reported lost, and the next launch
+// starts a new helper.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -16,12 +17,12 @@ const READY_TIMEOUT_MS = 10_000;
 type Reply =
   | { ready: true }
   | { started: number; pid: number }
-  | { exited: number; code?: number; signal?: number }
+  | { exited: number; pid: number; code?: number; signal?: number }
   | { failed: number; errno: string; message: string };
 
 interface Pending {
+  /** Known once the helper says (it is in no hurry to: only orphans need it, if it dies). */
   pid?: number;
-  killWanted: boolean;
   resolve(exit: LaunchExit): void;
 }
 
@@ -97,37 +98,41 @@ class Helper {
     const id = this.nextId++;
     let resolveExit!: (exit: LaunchExit) => void;
     const exit = new Promise<LaunchExit>((resolve) => (resolveExit = resolve));
-    const pending: Pending = { killWanted: false, resolve: resolveExit };
+    const pending: Pending = { resolve: resolveExit };
     if (this.gone) resolveExit({ kind: 'notStarted', code: 'EIO', message: 'the posix-spawn helper is gone' });
     else {
       this.pending.set(id, pending);
-      const { argv, cwd, env, stdoutPath, stderrPath } = request;
-      this.child.stdin!.write(`${JSON.stringify({ start: id, argv, cwd, env, stdout: stdoutPath, stderr: stderrPath })}\n`);
+      const { argv, cwd, env, stdoutPath, stderrPath, killGroupOnExit } = request;
+      this.send({ start: id, argv, cwd, env, stdout: stdoutPath, stderr: stderrPath, killGroupOnExit });
     }
     return {
       get pid() {
         return pending.pid;
       },
       exit,
-      killGroup() {
-        pending.killWanted = true;
-        if (pending.pid !== undefined) killProcessGroup(pending.pid);
+      // The helper knows the pid at once, and handles requests in order: one sent before the
+      // process started reaches it after the start.
+      killGroup: () => {
+        if (this.pending.has(id)) this.send({ kill: id });
       },
     };
+  }
+
+  private send(request: object): void {
+    if (!this.gone) this.child.stdin!.write(`${JSON.stringify(request)}\n`);
   }
 
   private handle(reply: Exclude<Reply, { ready: true }>): void {
     if ('started' in reply) {
       const pending = this.pending.get(reply.started);
-      if (!pending) return;
-      pending.pid = reply.pid;
-      if (pending.killWanted) killProcessGroup(reply.pid);
+      if (pending) pending.pid = reply.pid;
       return;
     }
     const id = 'exited' in reply ? reply.exited : reply.failed;
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
+    if ('exited' in reply) pending.pid = reply.pid;
     if ('failed' in reply) pending.resolve({ kind: 'notStarted', code: reply.errno, message: reply.message });
     else if (reply.signal !== undefined) pending.resolve({ kind: 'signaled', signal: signalName(reply.signal) });
     else pending.resolve({ kind: 'exited', code: reply.code ?? 0 });

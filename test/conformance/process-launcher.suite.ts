@@ -40,6 +40,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
       env: { PATH },
       stdoutPath: path.join(dir, 'stdout.txt'),
       stderrPath: path.join(dir, 'stderr.txt'),
+      killGroupOnExit: false,
       ...more,
     });
     const output = async () => ({
@@ -134,6 +135,22 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
       launched.killGroup();
       expect(await launched.exit).toEqual({ kind: 'signaled', signal: 'SIGKILL' });
       await until(() => !running(child), 'the child to die');
+    });
+
+    it('kills what a process left running when it exits, if asked to, and leaves it otherwise', async () => {
+      const leaver = ['/bin/sh', '-c', 'sleep 60 & echo $! > child.pid'];
+      const childOf = async () => Number.parseInt(await readFile(path.join(dir, 'child.pid'), 'utf8'), 10);
+      expect(await launcher.launch(request(leaver, { killGroupOnExit: true })).exit).toEqual({ kind: 'exited', code: 0 });
+      const killed = await childOf();
+      await until(() => !running(killed), 'the leftover child to be killed');
+      expect(await launcher.launch(request(leaver, { killGroupOnExit: false })).exit).toEqual({ kind: 'exited', code: 0 });
+      const kept = await childOf();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(running(kept)).toBe(true);
+      } finally {
+        process.kill(kept, 'SIGKILL');
+      }
     });
 
     it('kills a process asked to die before it had started as soon as it starts', async () => {

@@ -16,7 +16,7 @@ describe('posix-spawn launcher', () => {
     const launcher = await PosixSpawnLauncher.start();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fnbatch-launcher-'));
     try {
-      const files = { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdoutPath: path.join(dir, 'o'), stderrPath: path.join(dir, 'e') };
+      const files = { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdoutPath: path.join(dir, 'o'), stderrPath: path.join(dir, 'e'), killGroupOnExit: true };
       const long = launcher.launch({ argv: ['/bin/sleep', '60'], ...files });
       while (long.pid === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
       const helper = spawnSync('ps', ['-o', 'ppid=', '-p', String(long.pid)], { encoding: 'utf8' }).stdout.trim();
