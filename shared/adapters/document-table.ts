@@ -6,6 +6,7 @@ import type { DocumentItem, QueryOptions, QueryPage, Stored, WhereFilter } from 
 import { StoreError } from '../ports/errors.js';
 import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf, valueAt } from './document-paths.js';
 import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter } from './keyset-continuation.js';
+import { clonePlainData } from './plain-data.js';
 
 export type Mutation =
   | { op: 'container'; container: string; partitionKeyPath: string }
@@ -95,7 +96,7 @@ export class DocumentTable {
         const partitions = this.state(mutation.container).partitions;
         let partition = partitions.get(mutation.pk);
         if (!partition) partitions.set(mutation.pk, (partition = new Map()));
-        partition.set(mutation.id, { item: structuredClone(mutation.item), etag: mutation.etag });
+        partition.set(mutation.id, { item: clonePlainData(mutation.item), etag: mutation.etag });
         this.version = Math.max(this.version, mutation.version);
         return;
       }
@@ -177,7 +178,7 @@ export class DocumentTable {
   private put(container: string, pk: string, id: string, item: DocumentItem): Mutation {
     const version = this.version + 1;
     // The clone both detaches the stored copy from the caller's object and proves it is plain data.
-    return { op: 'put', container, pk, id, etag: `"${version}"`, item: structuredClone(item), version };
+    return { op: 'put', container, pk, id, etag: `"${version}"`, item: clonePlainData(item), version };
   }
 
   private address(container: string, item: DocumentItem): { pk: string; id: string } {
@@ -197,7 +198,7 @@ export class DocumentTable {
 }
 
 function stored<T>(entry: Entry): Stored<T> {
-  return { item: structuredClone(entry.item) as T, etag: entry.etag };
+  return { item: clonePlainData(entry.item) as T, etag: entry.etag };
 }
 
 function compileWhere(where: WhereFilter | undefined): (item: unknown) => boolean {

@@ -4,6 +4,7 @@
 
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
 import { DocumentTable, type Mutation } from './document-table.js';
+import { clonePlainData } from './plain-data.js';
 
 export class TableDocumentStore implements DocumentStore {
   constructor(protected readonly table: DocumentTable) {}
@@ -58,6 +59,6 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
   private write(mutation: Mutation): Stored<T> {
     this.commit(mutation);
     if (mutation.op !== 'put') throw new Error('a write must plan a put');
-    return { item: structuredClone(mutation.item) as T, etag: mutation.etag };
+    return { item: clonePlainData(mutation.item) as T, etag: mutation.etag };
   }
 }
