@@ -477,7 +477,7 @@ export class Agent {
         followOutput: (file, localPath) =>
           TaskOutputFile.follow(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts, this.tally?.counter),
         ...(task.maxWallClockMs !== undefined ? { maxWallClockMs: task.maxWallClockMs } : {}),
-        killLeftoversOnExit: true,
+        killGroupOnExit: true,
       });
       let outcome: ProcessOutcome;
       try {

@@ -24,7 +24,8 @@ export interface RunCommandSpec {
   /** Called once the files are fresh (an earlier attempt's are gone), before the command starts. */
   followOutput?: (file: OutputFileName, localPath: string) => OutputFollower;
   maxWallClockMs?: number;
-  killLeftoversOnExit: boolean;
+  /** Kill what the command left running once it exits (see LaunchRequest). */
+  killGroupOnExit: boolean;
 }
 
 export interface CommandRun {
@@ -60,7 +61,7 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
         stdoutPath,
         stderrPath,
         ...(spec.maxWallClockMs !== undefined ? { maxWallClockMs: spec.maxWallClockMs } : {}),
-        killLeftoversOnExit: spec.killLeftoversOnExit,
+        killGroupOnExit: spec.killGroupOnExit,
       });
       killProcess = (reason) => child.kill(reason);
       return await child.done;

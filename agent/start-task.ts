@@ -33,7 +33,7 @@ export function runStartTask(
         { poolId: config.poolId, nodeId: config.nodeId, isDedicated: config.isDedicated, nodeRootDir: config.workDir, taskDir, workingDir },
         spec.environmentSettings,
       ),
-    killLeftoversOnExit: false,
+    killGroupOnExit: false,
   });
   const result = (async () => {
     const outcome = await run.done;

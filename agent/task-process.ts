@@ -4,22 +4,12 @@
 // exception.
 import os from 'node:os';
 import type { TaskFailureInfo } from '../shared/agent-protocol.js';
-import type { LaunchExit, ProcessLauncher } from './process-launcher.js';
+import type { LaunchExit, LaunchRequest, ProcessLauncher } from './process-launcher.js';
 
 export type KillReason = 'maxWallClockTime' | 'terminate' | 'release';
 
-export interface ProcessSpec {
-  argv: string[];
-  cwd: string;
-  env: Record<string, string>;
-  stdoutPath: string;
-  stderrPath: string;
+export interface ProcessSpec extends LaunchRequest {
   maxWallClockMs?: number;
-  /**
-   * Kill what the command left running once it exits. Right for tasks (their slot is free again);
-   * wrong for a start task, which may start daemons on purpose.
-   */
-  killLeftoversOnExit: boolean;
 }
 
 export interface ProcessOutcome {
@@ -41,8 +31,7 @@ export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): Runn
   const startTime = new Date();
   let killedBy: KillReason | undefined;
   let exited = false;
-  const { argv, cwd, env, stdoutPath, stderrPath } = spec;
-  const launched = launcher.launch({ argv, cwd, env, stdoutPath, stderrPath, killGroupOnExit: spec.killLeftoversOnExit });
+  const launched = launcher.launch(spec);
   let wallClock: NodeJS.Timeout | undefined;
   const done = launched.exit.then((exit): ProcessOutcome => {
     exited = true;
