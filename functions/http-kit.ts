@@ -82,13 +82,21 @@ export function apiBaseUrl(request: HttpRequest): string {
   return `${url.origin}/api`;
 }
 
+/** The last DurableClient made, with the binding data it was made from. */
+let lastClient: { data: string; client: df.DurableClient } | undefined;
+
 /**
  * The invocation's DurableClient, made when first used: making one validates its management URLs
- * and builds an HTTP client, which most agent calls (claims, heartbeats) never need.
+ * and builds an HTTP client, which most agent calls (claims, heartbeats) never need. Invocations
+ * whose binding data is the same (all of them, while the app's host and keys stay the same)
+ * share one: a client keeps nothing of an invocation but that data.
  */
 function lazyClient(context: InvocationContext): () => df.DurableClient {
-  let client: df.DurableClient | undefined;
-  return () => (client ??= df.getClient(context));
+  return () => {
+    const data = JSON.stringify(context.extraInputs.get(durableClientInput) ?? null);
+    if (lastClient?.data !== data) lastClient = { data, client: df.getClient(context) };
+    return lastClient.client;
+  };
 }
 
 function durableOrchestrations(client: () => df.DurableClient, context: InvocationContext): JobOrchestrations {

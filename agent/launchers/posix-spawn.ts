@@ -64,11 +64,18 @@ class Helper {
       for (let newline = this.buffered.indexOf('\n'); newline >= 0; newline = this.buffered.indexOf('\n')) {
         const line = this.buffered.slice(0, newline);
         this.buffered = this.buffered.slice(newline + 1);
-        const reply = JSON.parse(line) as Reply;
+        let reply: unknown;
+        try {
+          reply = JSON.parse(line);
+        } catch {
+          reply = undefined;
+        }
+        // A line that is not the helper's (say, a library writing to stdout) is passed over.
+        if (reply === null || typeof reply !== 'object') continue;
         if ('ready' in reply) {
           clearTimeout(timer);
           ready();
-        } else this.handle(reply);
+        } else this.handle(reply as Exclude<Reply, { ready: true }>);
       }
     });
     child.stdin!.on('error', () => undefined); // a dead helper is handled on 'close'
