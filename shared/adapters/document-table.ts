@@ -81,6 +81,7 @@ export class DocumentTable {
     return { op: 'delete', container, pk, id };
   }
 
+  /** Applies a planned, journaled or snapshot mutation; a put's item is kept, not copied. */
   apply(mutation: Mutation): void {
     switch (mutation.op) {
       case 'container':
@@ -96,7 +97,9 @@ export class DocumentTable {
         const partitions = this.state(mutation.container).partitions;
         let partition = partitions.get(mutation.pk);
         if (!partition) partitions.set(mutation.pk, (partition = new Map()));
-        partition.set(mutation.id, { item: clonePlainData(mutation.item), etag: mutation.etag });
+        // The item becomes the stored copy: a planned put's item is already a private copy, and
+        // a journal's or snapshot's was just parsed.
+        partition.set(mutation.id, { item: mutation.item, etag: mutation.etag });
         this.version = Math.max(this.version, mutation.version);
         return;
       }
