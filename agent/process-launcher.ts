@@ -28,7 +28,7 @@ export type LaunchExit =
   | { kind: 'signaled'; signal: NodeJS.Signals | null }
   /** The program could not be started; `code` is the errno name (ENOENT, EACCES, ...). */
   | { kind: 'notStarted'; code: string; message: string }
-  /** The launcher died while the process ran: its end cannot be known (its group was killed). */
+  /** The launcher died while the process ran (or before it told that it had started): its end cannot be known. */
   | { kind: 'lost'; message: string };
 
 export interface LaunchedProcess {

@@ -19,6 +19,7 @@ export class NodeSpawnLauncher implements ProcessLauncher {
         await stdout.close();
         throw error;
       });
+      let ended: Promise<LaunchExit>;
       try {
         const child = spawn(request.argv[0]!, request.argv.slice(1), {
           cwd: request.cwd,
@@ -28,7 +29,8 @@ export class NodeSpawnLauncher implements ProcessLauncher {
         });
         pid = child.pid;
         if (pid !== undefined && killWanted) killProcessGroup(pid);
-        return await new Promise<LaunchExit>((resolve) => {
+        // Listening at once: a quick process may be gone before the descriptors below are closed.
+        ended = new Promise<LaunchExit>((resolve) => {
           // Spawn failures arrive as 'error' without an 'exit'.
           child.once('error', (error: NodeJS.ErrnoException) => {
             if (child.pid === undefined) resolve({ kind: 'notStarted', code: error.code ?? 'EIO', message: error.message });
@@ -43,6 +45,7 @@ export class NodeSpawnLauncher implements ProcessLauncher {
         // The child has its own copies of the descriptors.
         await Promise.all([stdout.close(), stderr.close()]);
       }
+      return ended;
     })()
       .catch((error: NodeJS.ErrnoException): LaunchExit => ({ kind: 'notStarted', code: error.code ?? 'EIO', message: error.message }));
     return {

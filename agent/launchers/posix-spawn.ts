@@ -2,7 +2,7 @@
 // that uses posix_spawn: the cost of starting a task no longer grows with the agent's memory, and
 // the agent's event loop never stands still for a fork. Requests and replies are JSON lines on
 // the helper's stdin and stdout; the helper kills process groups itself. If it dies, the processes
-// it was watching are killed (those whose pid it had told) and reported lost, and the next launch
+// it was watching are reported lost and killed (those whose pid it had told), and the next launch
 // starts a new helper.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -85,9 +85,11 @@ class Helper {
       this.gone = true;
       const why = `the posix-spawn helper exited (${signal ?? `code ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`;
       notReady(new Error(why));
+      // Each may have started: the orphans whose pids it had told are killed; one started in its
+      // last moments (its pid not yet told) may outlive it.
       for (const [, pending] of this.pending) {
         if (pending.pid !== undefined) killProcessGroup(pending.pid);
-        pending.resolve(pending.pid === undefined ? { kind: 'notStarted', code: 'EIO', message: why } : { kind: 'lost', message: why });
+        pending.resolve({ kind: 'lost', message: why });
       }
       this.pending.clear();
     });
