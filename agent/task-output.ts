@@ -100,7 +100,7 @@ export class TaskOutputFile implements OutputFollower {
     if (!this.blobUsable || this.truncated) return;
     // One stat is all a quiet task's file costs. A synchronous one: a local stat takes microseconds,
     // while handing it to the thread pool cost the agent about 0.13 ms of CPU (waking a thread).
-    const size = statSync(this.localPath, { throwIfNoEntry: false })?.size ?? 0;
+    const size = localSize(this.localPath);
     if (size <= this.copied) return;
     if (!this.created) await this.createBlob();
     if (!this.blobUsable) return;
@@ -128,5 +128,14 @@ export class TaskOutputFile implements OutputFollower {
       this.blobUsable = false;
       this.log(`stopped copying output to ${this.blobName}: ${(error as Error).message}`);
     }
+  }
+}
+
+/** The file's size; 0 while it does not exist or cannot be read (the task's outcome never hangs on it). */
+function localSize(localPath: string): number {
+  try {
+    return statSync(localPath, { throwIfNoEntry: false })?.size ?? 0;
+  } catch {
+    return 0;
   }
 }
