@@ -8,27 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LaunchRequest, ProcessLauncher } from '../../agent/process-launcher.js';
+import { isProcessAlive, waitFor } from '../agent/support/fixtures.js';
 
 const PATH = '/usr/local/bin:/usr/bin:/bin';
-const DEADLINE_MS = 20_000;
-
-export async function until(probe: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Whether the process still runs (a zombie waiting for its parent to reap it does not). */
-export function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 export function processLauncherConformance(name: string, start: () => Promise<ProcessLauncher>): void {
   describe(`ProcessLauncher conformance: ${name}`, () => {
@@ -126,15 +108,14 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
 
     it('kills the whole process group, children included', async () => {
       const launched = launcher.launch(request(['/bin/sh', '-c', 'sleep 60 & echo $! > child.pid; wait']));
-      await until(() => launched.pid !== undefined, 'the process to start');
-      let child = 0;
-      await until(() => {
-        child = Number.parseInt(textOrEmpty(path.join(dir, 'child.pid')), 10);
-        return child > 0;
+      await waitFor(() => launched.pid, 'the process to start');
+      const child = await waitFor(() => {
+        const pid = Number.parseInt(textOrEmpty(path.join(dir, 'child.pid')), 10);
+        return pid > 0 ? pid : undefined;
       }, 'the child to start');
       launched.killGroup();
       expect(await launched.exit).toEqual({ kind: 'signaled', signal: 'SIGKILL' });
-      await until(() => !running(child), 'the child to die');
+      await waitFor(() => !isProcessAlive(child), 'the child to die');
     });
 
     it('kills what a process left running when it exits, if asked to, and leaves it otherwise', async () => {
@@ -142,12 +123,12 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
       const childOf = async () => Number.parseInt(await readFile(path.join(dir, 'child.pid'), 'utf8'), 10);
       expect(await launcher.launch(request(leaver, { killGroupOnExit: true })).exit).toEqual({ kind: 'exited', code: 0 });
       const killed = await childOf();
-      await until(() => !running(killed), 'the leftover child to be killed');
+      await waitFor(() => !isProcessAlive(killed), 'the leftover child to be killed');
       expect(await launcher.launch(request(leaver, { killGroupOnExit: false })).exit).toEqual({ kind: 'exited', code: 0 });
       const kept = await childOf();
       try {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        expect(running(kept)).toBe(true);
+        expect(isProcessAlive(kept)).toBe(true);
       } finally {
         process.kill(kept, 'SIGKILL');
       }

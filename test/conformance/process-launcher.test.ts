@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { NodeSpawnLauncher } from '../../agent/launchers/node-spawn.js';
 import { PosixSpawnLauncher } from '../../agent/launchers/posix-spawn.js';
 import { startLauncher } from '../../agent/launchers/start-launcher.js';
-import { processLauncherConformance, running, until } from './process-launcher.suite.js';
+import { isProcessAlive, waitFor } from '../agent/support/fixtures.js';
+import { processLauncherConformance } from './process-launcher.suite.js';
 
 processLauncherConformance('node-spawn', async () => new NodeSpawnLauncher());
 processLauncherConformance('posix-spawn', () => PosixSpawnLauncher.start());
@@ -18,11 +19,11 @@ describe('posix-spawn launcher', () => {
     try {
       const files = { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdoutPath: path.join(dir, 'o'), stderrPath: path.join(dir, 'e'), killGroupOnExit: true };
       const long = launcher.launch({ argv: ['/bin/sleep', '60'], ...files });
-      while (long.pid === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor(() => long.pid, 'the helper to tell the pid');
       const helper = spawnSync('ps', ['-o', 'ppid=', '-p', String(long.pid)], { encoding: 'utf8' }).stdout.trim();
       process.kill(Number(helper), 'SIGKILL');
       expect(await long.exit).toMatchObject({ kind: 'lost' });
-      await until(() => !running(long.pid!), 'the orphaned process to be killed');
+      await waitFor(() => !isProcessAlive(long.pid!), 'the orphaned process to be killed');
       expect(await launcher.launch({ argv: ['/bin/sh', '-c', 'exit 5'], ...files }).exit).toEqual({ kind: 'exited', code: 5 });
       await launcher.close();
     } finally {
