@@ -4,7 +4,9 @@
 // function, a symbol, a bigint, a number that is not finite) is refused with a TypeError naming
 // where it is, so a local store can never hold what Cosmos DB would hand back changed.
 // A tenth of the cost of structuredClone for a task document, which the stores copy several times
-// per request.
+// per request. Not shared/plain-copy.ts's plainCopy, which copies as structuredClone does (Dates,
+// undefined and all) for the Durable backend's and the simulator's own state: a store must refuse
+// what Cosmos DB would hand back changed.
 
 export function clonePlainData<T>(value: T): T {
   return copy(value, '') as T;
