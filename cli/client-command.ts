@@ -3,7 +3,7 @@ import { stringOption, type ParsedArgs } from './args.js';
 import { BatchClient } from './batch-client.js';
 import { resolveConnection } from './connection.js';
 import type { CliIO } from './io.js';
-import { fnbatchPackageRoot } from './package-root.js';
+import { fnbatchPackageRoot } from '../shared/package-root.js';
 
 export const CONNECTION_USAGE = `Connection (every pool/job/task command):
   --endpoint URL  the fnbatch service (default FNBATCH_ENDPOINT, else http://127.0.0.1:7071)

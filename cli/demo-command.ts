@@ -14,7 +14,7 @@ import type { CliIO } from './io.js';
 import { watchAndSummarize } from './job-command.js';
 import { formatElapsed } from './render.js';
 import { renderTable } from './table.js';
-import { fnbatchPackageRoot } from './package-root.js';
+import { fnbatchPackageRoot } from '../shared/package-root.js';
 import { copyFrom } from './task-command.js';
 
 export const DEMO_POOL = { id: 'demo', vmSize: 'local', targetDedicatedNodes: 2, taskSlotsPerNode: 4 } as const;

@@ -5,10 +5,9 @@
 // it was watching are reported lost and killed (those whose pid it had told), and the next launch
 // starts a new helper.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fnbatchPackageRoot } from '../../shared/package-root.js';
 import { killProcessGroup, type LaunchExit, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
 
 const HELPER_FILE = path.join('agent', 'launchers', 'posix-spawn-helper.py');
@@ -26,16 +25,9 @@ interface Pending {
   resolve(exit: LaunchExit): void;
 }
 
-/** The helper script, found above this module (agent/launchers/ in the source, dist/agent/launchers/ built). */
+/** The helper script, in the package's agent/launchers/ (beside this module's source). */
 export function posixSpawnHelperPath(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, HELPER_FILE);
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find ${HELPER_FILE} above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
+  return path.join(fnbatchPackageRoot(), HELPER_FILE);
 }
 
 class Helper {

@@ -5,10 +5,9 @@
 // lives, failed when it exited non-zero on its own, evicted when evict() took it. An agent that
 // exits 0 (it was told to shut down) leaves the list, as a deleted instance would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AGENT_ENV } from '../agent-protocol.js';
 import {
   ScaleSetError,
@@ -18,6 +17,7 @@ import {
   type ProvisionedNodeState,
   type ScaleSetProvider,
 } from '../ports/scale-set-provider.js';
+import { fnbatchPackageRoot } from '../package-root.js';
 
 export interface LocalScaleSetProviderOptions {
   /** The agent API base URL, e.g. http://127.0.0.1:7071/api. */
@@ -60,7 +60,7 @@ export class LocalScaleSetProvider implements ScaleSetProvider {
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: LocalScaleSetProviderOptions) {
-    this.fnbatchBin = options.fnbatchBin ?? findFnbatchBin();
+    this.fnbatchBin = options.fnbatchBin ?? path.join(fnbatchPackageRoot(), 'bin', 'fnbatch.js');
     this.log = options.log ?? (() => undefined);
   }
 
@@ -234,14 +234,3 @@ function safeDirName(poolId: string): string {
   return poolId.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-/** bin/fnbatch.js of this package: this module runs from the source tree or from dist/. */
-function findFnbatchBin(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'bin', 'fnbatch.js');
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find bin/fnbatch.js above the local scale-set provider');
-    dir = parent;
-  }
-}
