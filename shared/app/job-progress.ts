@@ -1,7 +1,8 @@
 // A job's DAG in motion, advanced by one activity. The job orchestration hears of task ends and
 // added tasks and hands them here in batches; this module folds them into the job's DagRun
 // (the pure domain code in shared/batch), writes the failures of tasks a block made impossible,
-// and dispatches ready tasks up to maxParallelTasks. The orchestration itself keeps only counts,
+// and dispatches ready tasks up to maxParallelTasks, longest chain of dependents first
+// (shared/batch/dispatch-order.ts). The orchestration itself keeps only counts,
 // so its replays cost the same for a job of ten tasks and one of 100,000.
 //
 // The DagRun lives in this process's memory between calls. It is only a cache of what the store
@@ -9,7 +10,7 @@
 // whenever it cannot be trusted (a new process, another process ran the previous call, a call
 // ran twice, a reload after reactivation). The orchestration numbers its calls; the cache is used
 // only by the call that directly follows the one that left it.
-import { addTasksToRun, onTaskEnded, startRun, TaskDag, type DagRun, type DependencyAction, type ReadinessChange, type UpstreamFailure } from '../batch/index.js';
+import { addTasksToRun, DispatchOrder, onTaskEnded, startRun, TaskDag, type DagRun, type DependencyAction, type ReadinessChange, type UpstreamFailure } from '../batch/index.js';
 import type { AppContext } from './context.js';
 import { jobKey, poolKey, taskKey } from './documents.js';
 import { checkInflight, failUpstream, loadTasks, snapshotOf, type SnapshotTask } from './job-runner.js';
@@ -83,7 +84,8 @@ interface RunState {
   seq: number;
   run: DagRun;
   status: Map<string, Status>;
-  ready: string[];
+  /** Ready tasks still waiting in the store, in the order they go out. */
+  ready: DispatchOrder;
   inflight: Set<string>;
   upstreamFailures: UpstreamFailure[];
   ahead?: { tasks: number; readAt: number };
@@ -108,7 +110,9 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
     const added = await loadTasks(ctx, jobKey(req.jobId), new Set(fresh.map((id) => id.toLowerCase())));
     const unseen = added.filter((t) => !state.run.dag.has(t.id));
     for (const t of unseen) state.status.set(t.id, t.status);
-    absorb(state, addTasksToRun(state.run, unseen.map((t) => ({ id: t.id, dependsOn: t.dependsOn }))));
+    const change = addTasksToRun(state.run, unseen.map((t) => ({ id: t.id, dependsOn: t.dependsOn })));
+    state.ready.admitNewNodes();
+    absorb(state, change);
     for (const t of unseen) {
       if (t.status === 'inflight') state.inflight.add(t.id);
       else if (t.status === 'ended') endTask(state, t.id, t.dependencyAction ?? 'block');
@@ -133,15 +137,15 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
 
   let dispatched = 0;
   let more = false;
-  if (req.dispatch && state.ready.length) {
+  if (req.dispatch && state.ready.size) {
     const allowed = req.maxParallelTasks === -1 ? Number.POSITIVE_INFINITY : req.maxParallelTasks;
     const limit = Math.min(allowed, await dispatchAhead(ctx, state, req.jobId));
-    const take = Math.min(limit - state.inflight.size, DISPATCH_PER_CALL, state.ready.length);
+    const take = Math.min(limit - state.inflight.size, DISPATCH_PER_CALL, state.ready.size);
     if (take > 0) {
-      const outcome = await dispatchReady(ctx, state, req.jobId, state.ready.splice(0, take));
+      const outcome = await dispatchReady(ctx, state, req.jobId, state.ready.take(take));
       dispatched = outcome.dispatched;
       // Tasks the store would not let go (the job is no longer active) wait for the next event.
-      more = !outcome.refused && state.ready.length > 0 && state.inflight.size < limit;
+      more = !outcome.refused && state.ready.size > 0 && state.inflight.size < limit;
     }
   }
 
@@ -149,7 +153,7 @@ export async function advanceJob(ctx: AppContext, req: AdvanceRequest): Promise<
   while (cache.size > CACHED_JOBS) cache.delete(cache.keys().next().value!);
   const finished = state.run.finished && state.inflight.size === 0;
   if (finished) cache.delete(req.jobId);
-  return { inflight: state.inflight.size, backlog: state.ready.length, more, finished, dispatched, failedUpstream, resent };
+  return { inflight: state.inflight.size, backlog: state.ready.size, more, finished, dispatched, failedUpstream, resent };
 }
 
 async function dispatchAhead(ctx: AppContext, state: RunState, jobId: string): Promise<number> {
@@ -204,7 +208,7 @@ async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, ta
     else if (task.status === 'waiting') {
       state.inflight.delete(id);
       state.status.set(id, 'waiting');
-      state.ready.unshift(id);
+      state.ready.push(id);
       refused = true;
     }
   });
@@ -220,7 +224,7 @@ async function rebuild(ctx: AppContext, req: AdvanceRequest): Promise<RunState> 
     seq: req.seq - 1,
     run: started.run,
     status: new Map(tasks.map((t) => [t.id, t.status])),
-    ready: [],
+    ready: new DispatchOrder(dag),
     inflight: new Set(),
     upstreamFailures: [],
   };

@@ -8,5 +8,6 @@ export * from './graph.js';
 export * from './dag.js';
 export * from './exit-conditions.js';
 export * from './dependency-outcome.js';
+export * from './dispatch-order.js';
 export * from './task-state.js';
 export * from './odata.js';
