@@ -11,7 +11,8 @@ import { RegistrationError } from './functions-core.js';
 import { createDurableBackend } from './durable/create-backend.js';
 import type { DurableBackend } from './durable/backend.js';
 import { DURABLE_SYSTEM_KEY_NAME, DURABLE_WEBHOOK_PATH, durableClientData } from './durable/client-data.js';
-import { createManagementApi } from './durable/management-api.js';
+import { createManagementApi, managementOverHttp } from './durable/management-api.js';
+import { serveDurableClientInProcess } from './durable/in-process-client.js';
 import { readHostJson, type HostJson } from './host-json.js';
 import { startHttpServer, type RunningHttpServer } from './http/http-server.js';
 import { buildHttpRoutes } from './http/http-routes.js';
@@ -137,6 +138,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     });
     stops.push(async () => backend.close());
 
+    const management = createManagementApi(backend, clientData);
     const server: RunningHttpServer = await startHttpServer({
       port: options.port ?? 7071,
       routePrefix: hostJson.routePrefix,
@@ -151,12 +153,17 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
           pathPrefix: `${DURABLE_WEBHOOK_PATH}/`,
           auth: 'system',
           systemKeyName: DURABLE_SYSTEM_KEY_NAME,
-          handle: createManagementApi(backend, clientData),
+          handle: managementOverHttp(management),
         },
       ],
     });
     stops.push(() => server.close());
     origin = server.baseUrl.replace(/\/+$/, '');
+    const inProcessClient = serveDurableClientInProcess(appDir, origin, {
+      api: management,
+      authorize: (key) => keys.authorize('system', key, DURABLE_SYSTEM_KEY_NAME),
+    });
+    stops.push(async () => inProcessClient.stop());
     // The DurableClient rewrites management URLs to localhost:7071 unless it knows the host name.
     process.env.WEBSITE_HOSTNAME ||= new URL(origin).host;
     // Local-only: lets an app start local workers that call back into it (fnbatch's node agents).

@@ -3,6 +3,9 @@
 // /runtime/webhooks/durabletask/. Status codes follow the extension: 202 while an instance runs,
 // 200 once it completed, 400 once it failed or was terminated, 404 when unknown, 410 when an
 // operation targets an instance that has already finished.
+//
+// The API answers requests as values (ManagementApi), so the host serves it both over HTTP
+// (managementOverHttp) and, to the app's own DurableClients, in process (in-process-client.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DurableApiError, type DurableBackend } from './backend.js';
 import { DURABLE_WEBHOOK_PATH, managementPayload, type DurableClientData } from './client-data.js';
@@ -13,41 +16,57 @@ const PAGE_SIZE = 100;
 
 class BadRequest extends Error {}
 
-export function createManagementApi(backend: DurableBackend, clientData: (origin: string) => DurableClientData) {
-  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
+export interface ManagementRequest {
+  method: string;
+  url: URL;
+  /** scheme://host the caller addressed, for the URLs the answer carries. */
+  origin: string;
+  /** The x-ms-continuation-token header of a listing. */
+  continuationToken?: string;
+  body: Buffer;
+}
+
+export interface ManagementResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text; absent for an empty answer. */
+  body?: string;
+}
+
+export type ManagementApi = (request: ManagementRequest) => ManagementResponse;
+
+export function createManagementApi(backend: DurableBackend, clientData: (origin: string) => DurableClientData): ManagementApi {
+  return function answer(request: ManagementRequest): ManagementResponse {
     try {
-      await route(req.method ?? 'GET', url, body, req, res);
+      return route(request);
     } catch (err) {
-      if (err instanceof DurableApiError) return send(res, err.status, { message: err.message });
-      if (err instanceof BadRequest) return send(res, 400, { message: err.message });
+      if (err instanceof DurableApiError) return json(err.status, { message: err.message });
+      if (err instanceof BadRequest) return json(400, { message: err.message });
       throw err;
     }
   };
 
-  async function route(method: string, url: URL, body: Buffer, req: IncomingMessage, res: ServerResponse) {
+  function route({ method, url, origin, continuationToken, body }: ManagementRequest): ManagementResponse {
     const rest = url.pathname.slice(DURABLE_WEBHOOK_PATH.length).replace(/^\/+/, '');
     const parts = rest.split('/').map(decodeSegment);
-    const origin = `${url.protocol}//${req.headers.host ?? url.host}`;
 
     if (parts[0] === 'orchestrators' && parts.length >= 2 && parts.length <= 3 && parts[1]) {
-      if (method !== 'POST') return notAllowed(res, 'POST');
+      if (method !== 'POST') return notAllowed('POST');
       const input = parseBody(body);
       const instanceId = backend.startNew(parts[1], { instanceId: parts[2] || undefined, input });
       const payload = managementPayload(clientData(origin), instanceId);
-      res.setHeader('Location', payload.statusQueryGetUri!);
-      res.setHeader('Retry-After', '10');
-      return send(res, 202, payload);
+      return json(202, payload, { Location: payload.statusQueryGetUri!, 'Retry-After': '10' });
     }
-    if (parts[0] !== 'instances') return send(res, 404, { message: `No management API at ${url.pathname}` });
+    if (parts[0] !== 'instances') return json(404, { message: `No management API at ${url.pathname}` });
     const instanceId = parts[1] ?? '';
 
     if (!instanceId) {
-      if (method === 'GET') return listInstances(url, req, res);
+      if (method === 'GET') return listInstances(url, continuationToken);
       if (method === 'DELETE') {
         const deleted = backend.purge(listFilter(url));
-        return deleted ? send(res, 200, { instancesDeleted: deleted }) : send(res, 404, { message: 'No instances matched.' });
+        return deleted ? json(200, { instancesDeleted: deleted }) : json(404, { message: 'No instances matched.' });
       }
-      return notAllowed(res, 'GET, DELETE');
+      return notAllowed('GET, DELETE');
     }
 
     const operation = parts[2];
@@ -58,57 +77,67 @@ export function createManagementApi(backend: DurableBackend, clientData: (origin
           showHistoryOutput: flag(url, 'showHistoryOutput'),
           showInput: url.searchParams.get('showInput') === null ? true : flag(url, 'showInput'),
         });
-        if (!view) return send(res, 404, { message: `No instance with ID '${instanceId}' was found.` });
+        if (!view) return json(404, { message: `No instance with ID '${instanceId}' was found.` });
         const status = view.runtimeStatus === 'Completed' ? 200 : view.runtimeStatus === 'Failed' || view.runtimeStatus === 'Terminated' ? 400 : 202;
-        if (status === 202) {
-          res.setHeader('Location', url.href);
-          res.setHeader('Retry-After', '10');
-        }
-        return send(res, status, view);
+        return json(status, view, status === 202 ? { Location: url.href, 'Retry-After': '10' } : {});
       }
       if (method === 'DELETE') {
         const deleted = backend.purge({ instanceId });
-        return deleted ? send(res, 200, { instancesDeleted: deleted }) : send(res, 404, { message: `No finished instance with ID '${instanceId}' was found.` });
+        return deleted ? json(200, { instancesDeleted: deleted }) : json(404, { message: `No finished instance with ID '${instanceId}' was found.` });
       }
-      return notAllowed(res, 'GET, DELETE');
+      return notAllowed('GET, DELETE');
     }
 
-    if (method !== 'POST') return notAllowed(res, 'POST');
+    if (method !== 'POST') return notAllowed('POST');
     const reason = url.searchParams.get('reason') ?? '';
     switch (operation) {
       case 'raiseEvent': {
         const eventName = parts[3];
         if (!eventName) throw new BadRequest('The event name is missing: POST instances/{instanceId}/raiseEvent/{eventName}.');
         backend.raiseEvent(instanceId, eventName, parseBody(body));
-        return send(res, 202, undefined);
+        return empty(202);
       }
       case 'terminate':
         backend.terminate(instanceId, reason);
-        return send(res, 202, undefined);
+        return empty(202);
       case 'suspend':
         backend.suspend(instanceId, reason);
-        return send(res, 202, undefined);
+        return empty(202);
       case 'resume':
         backend.resume(instanceId, reason);
-        return send(res, 202, undefined);
+        return empty(202);
       case 'rewind':
       case 'restart':
         throw new BadRequest(`'${operation}' is not supported by the local host.`);
       default:
-        return send(res, 404, { message: `Unknown operation '${operation}'.` });
+        return json(404, { message: `Unknown operation '${operation}'.` });
     }
   }
 
-  function listInstances(url: URL, req: IncomingMessage, res: ServerResponse) {
+  function listInstances(url: URL, continuationToken: string | undefined): ManagementResponse {
     const all = backend.list(listFilter(url), { showInput: flag(url, 'showInput') });
     const top = url.searchParams.get('top');
     const pageSize = top === null ? PAGE_SIZE : positiveInt(top, 'top');
-    const token = req.headers['x-ms-continuation-token'];
-    const start = typeof token === 'string' && token ? positiveInt(token, 'x-ms-continuation-token', true) : 0;
+    const start = continuationToken ? positiveInt(continuationToken, 'x-ms-continuation-token', true) : 0;
     const page = all.slice(start, start + pageSize);
-    if (start + pageSize < all.length) res.setHeader('x-ms-continuation-token', String(start + pageSize));
-    return send(res, 200, page);
+    return json(200, page, start + pageSize < all.length ? { 'x-ms-continuation-token': String(start + pageSize) } : {});
   }
+}
+
+/** The API as an HTTP route of the host's server. */
+export function managementOverHttp(api: ManagementApi) {
+  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
+    const token = req.headers['x-ms-continuation-token'];
+    const answer = api({
+      method: req.method ?? 'GET',
+      url,
+      origin: `${url.protocol}//${req.headers.host ?? url.host}`,
+      ...(typeof token === 'string' && token ? { continuationToken: token } : {}),
+      body,
+    });
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  };
 }
 
 function decodeSegment(segment: string): string {
@@ -163,17 +192,15 @@ function parseBody(body: Buffer): unknown {
   }
 }
 
-function notAllowed(res: ServerResponse, allow: string) {
-  res.setHeader('Allow', allow);
-  send(res, 405, { message: `Method not allowed; use ${allow}.` });
+function notAllowed(allow: string): ManagementResponse {
+  return json(405, { message: `Method not allowed; use ${allow}.` }, { Allow: allow });
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
+function empty(status: number): ManagementResponse {
+  return { status, headers: {} };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ManagementResponse {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  return { status, headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) }, body: text };
 }
