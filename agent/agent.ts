@@ -23,7 +23,7 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { DEFAULT_LOOK_AHEAD, LookAhead } from './look-ahead.js';
 import { NodeMetricsSampler } from './node-metrics.js';
 import { retryWhileUnavailable } from './retry.js';
-import { runCommand, type CommandRun } from './run-command.js';
+import { prepareTaskFolder, runCommand, type CommandRun } from './run-command.js';
 import { SlotCounter } from './slots.js';
 import { runStartTask, type StartTaskRun } from './start-task.js';
 import { createStorageClients } from './storage-clients.js';
@@ -107,6 +107,8 @@ export class Agent {
   private phase: Phase = 'starting';
   private readonly slots: SlotCounter;
   private readonly held = new Map<string, HeldTask>();
+  /** Folders of the tasks this node is claiming or running. */
+  private readonly foldersInUse = new Set<string>();
   /** Received messages not started yet (no slots for them so far), highest band first. */
   private readonly waiting: WaitingTask[] = [];
   private readonly lookAhead: LookAhead;
@@ -406,6 +408,26 @@ export class Agent {
   }
 
   private async claimAndRun(task: TaskMessage, lease: LeaseKeeper): Promise<void> {
+    // The folder is made ready while the claim is out, so the task starts one file-system round
+    // trip sooner once it is granted; a failure here is met again, and reported, by the run.
+    // Not while this node runs or claims the same task: a duplicate message, whose claim will be
+    // refused, must not empty the folder of the attempt that is running.
+    const taskDir = this.taskDirOf(task);
+    const early = !this.foldersInUse.has(taskDir);
+    let prepared: Promise<void> | undefined;
+    if (early) {
+      this.foldersInUse.add(taskDir);
+      prepared = prepareTaskFolder(taskDir);
+      prepared.catch(() => undefined);
+    }
+    try {
+      await this.claimAndRunPrepared(task, lease, prepared);
+    } finally {
+      if (early) this.foldersInUse.delete(taskDir);
+    }
+  }
+
+  private async claimAndRunPrepared(task: TaskMessage, lease: LeaseKeeper, prepared: Promise<void> | undefined): Promise<void> {
     const claim = await this.claim(task);
     if (claim === 'unreachable' || claim === 'notUsable' || claim === 'refused') {
       if (claim === 'unreachable') {
@@ -427,7 +449,11 @@ export class Agent {
     }
     const held: HeldTask = { task, lease };
     this.held.set(task.dispatchId, held);
-    await this.runHeld(held, claim.retryCount, claim.retryCount > 0 || claim.requeueCount > 0);
+    await this.runHeld(held, claim.retryCount, claim.retryCount > 0 || claim.requeueCount > 0, prepared);
+  }
+
+  private taskDirOf(task: TaskMessage): string {
+    return path.join(this.config.workDir, 'tasks', task.jobId, task.taskId);
   }
 
   private async claim(task: TaskMessage): Promise<{ retryCount: number; requeueCount: number } | 'refused' | 'notUsable' | 'unreachable'> {
@@ -450,14 +476,15 @@ export class Agent {
     }
   }
 
-  private async runHeld(held: HeldTask, retryCount: number, earlierAttempts: boolean): Promise<void> {
+  private async runHeld(held: HeldTask, retryCount: number, earlierAttempts: boolean, prepared: Promise<void> | undefined): Promise<void> {
     const { task } = held;
-    const taskDir = path.join(this.config.workDir, 'tasks', task.jobId, task.taskId);
+    const taskDir = this.taskDirOf(task);
     try {
       held.run = runCommand({
         launcher: this.launcher,
         commandLine: task.commandLine,
         taskDir,
+        ...(prepared ? { prepared } : {}),
         env: (workingDir) =>
           taskEnvironment(
             this.nodeEnv,
@@ -481,18 +508,22 @@ export class Agent {
       });
       let outcome: ProcessOutcome;
       try {
-        outcome = await held.run.done;
+        outcome = await held.run.exited;
       } catch (error) {
         const now = new Date();
         outcome = { exitCode: null, startTime: now, endTime: now, failure: { category: 'servererror', code: 'NodeError', message: `The node could not run the task: ${(error as Error).message}` } };
       }
       // A task that ended on its own just before the agent came to kill it is reported, not given back.
-      if (outcome.killedBy === 'release') await this.release(held);
-      else {
-        // The process is gone, so its slots are free: the next task need not wait for this
-        // report's round trip and the message delete.
+      if (outcome.killedBy === 'release') {
+        await held.run.done.catch(() => undefined);
+        await this.release(held);
+      } else {
+        // The process is gone, so its slots are free: the next task need not wait for the rest
+        // of its output to be copied, this report's round trip or the message delete.
         held.ended = true;
         this.freeSlots(task.requiredSlots, true);
+        // The output is complete before the end is reported.
+        await held.run.done.catch(() => undefined);
         await this.reportEnd(task, held.lease, outcome);
       }
     } finally {

@@ -21,6 +21,11 @@ export interface RunCommandSpec {
   /** Holds stdout.txt, stderr.txt and the working directory `wd`. */
   taskDir: string;
   env: (workingDir: string) => Record<string, string>;
+  /**
+   * The task folder made ready by prepareTaskFolder, started by the caller ahead of time (the agent
+   * starts it while its claim is out); when absent the run prepares the folder itself.
+   */
+  prepared?: Promise<void>;
   /** Called once the files are fresh (an earlier attempt's are gone), before the command starts. */
   followOutput?: (file: OutputFileName, localPath: string) => OutputFollower;
   maxWallClockMs?: number;
@@ -31,18 +36,38 @@ export interface RunCommandSpec {
 export interface CommandRun {
   /** Safe to call at any time, before or after the process started. */
   kill(reason: KillReason): void;
+  /** Settles as soon as the process has ended (or could not start): its slot is free. */
+  readonly exited: Promise<ProcessOutcome>;
+  /** Settles like `exited`, once the output followers have also taken in the rest of the files. */
   readonly done: Promise<ProcessOutcome>;
+}
+
+/**
+ * Each attempt starts from an empty working directory and no output files: the folder of an
+ * earlier attempt on this node is emptied. Safe to start before the task is known to run here.
+ */
+export async function prepareTaskFolder(taskDir: string): Promise<void> {
+  // An earlier attempt left its files: gone before anything can follow them.
+  if (!(await emptyDirectory(path.join(taskDir, 'wd')))) {
+    await Promise.all([rm(path.join(taskDir, 'stdout.txt'), { force: true }), rm(path.join(taskDir, 'stderr.txt'), { force: true })]);
+  }
 }
 
 export function runCommand(spec: RunCommandSpec): CommandRun {
   let killReason: KillReason | undefined;
   let killProcess: ((reason: KillReason) => void) | undefined;
+  let processEnded!: (outcome: ProcessOutcome) => void;
+  let failedToRun!: (error: unknown) => void;
+  const exited = new Promise<ProcessOutcome>((resolve, reject) => {
+    processEnded = resolve;
+    failedToRun = reject;
+  });
+  exited.catch(() => undefined); // whoever needs it awaits `done` as well, which carries the same error
   const done = (async (): Promise<ProcessOutcome> => {
     const workingDir = path.join(spec.taskDir, 'wd');
     const stdoutPath = path.join(spec.taskDir, 'stdout.txt');
     const stderrPath = path.join(spec.taskDir, 'stderr.txt');
-    // An earlier attempt left its files: gone before anything can follow them.
-    if (!(await emptyDirectory(workingDir))) await Promise.all([rm(stdoutPath, { force: true }), rm(stderrPath, { force: true })]);
+    await (spec.prepared ?? prepareTaskFolder(spec.taskDir));
     const followers = spec.followOutput ? [spec.followOutput('stdout.txt', stdoutPath), spec.followOutput('stderr.txt', stderrPath)] : [];
     try {
       const now = new Date();
@@ -64,13 +89,17 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
         killGroupOnExit: spec.killGroupOnExit,
       });
       killProcess = (reason) => child.kill(reason);
-      return await child.done;
+      const outcome = await child.done;
+      processEnded(outcome);
+      return outcome;
     } finally {
       killProcess = undefined;
       await Promise.all(followers.map((follower) => follower.close()));
     }
   })();
+  done.then(processEnded, failedToRun);
   return {
+    exited,
     done,
     kill(reason) {
       killReason ??= reason;

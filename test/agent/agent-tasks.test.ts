@@ -331,6 +331,22 @@ describe('queue messages', () => {
     expect((await queueClient(poolId).getProperties()).approximateMessagesCount).toBe(0);
   });
 
+  it("leaves a running task's folder alone when a duplicate message of it is refused", async () => {
+    const { poolId, config } = await setUp({ taskSlots: 2 });
+    const running = taskMessage(`/bin/sh -c "echo started; touch marker; sleep 1.5; ls marker"`);
+    // The same task again under another dispatch (a resend), which the control plane refuses.
+    const duplicate = taskMessage('/bin/true', { jobId: running.jobId, taskId: running.taskId });
+    controlPlane.refuseClaim = (claim) => (claim.dispatchId === duplicate.dispatchId ? 'StaleDispatch' : undefined);
+    await send(poolId, running);
+    const taskDir = path.join(config.workDir, 'tasks', running.jobId, running.taskId);
+    await waitFor(async () => (await readFile(path.join(taskDir, 'stdout.txt'), 'utf8').catch(() => '')).includes('started'), 'the first attempt to start');
+    await send(poolId, duplicate);
+    await waitFor(() => controlPlane.claims.some((c) => c.body.dispatchId === duplicate.dispatchId), 'the claim of the duplicate');
+    const done = await completion(running.taskId);
+    expect(done).toMatchObject({ dispatchId: running.dispatchId, exitCode: 0 });
+    expect(await readFile(path.join(taskDir, 'stdout.txt'), 'utf8')).toBe('started\nmarker\n');
+  });
+
   it('leaves the message when the control plane is unreachable at claim time, and retries the end report until it answers', async () => {
     const { poolId } = await setUp({ leaseMs: 2000 }, { unreachableInitialMs: 200, unreachableMaxMs: 400 });
     controlPlane.down = true;
