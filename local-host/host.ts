@@ -119,10 +119,16 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const hubName = settings.resolve(hostJson.durableTask.hubName);
     let origin = '';
     const clientData = (at: string) => durableClientData(at, hubName, keys.systemKey(DURABLE_SYSTEM_KEY_NAME));
+    // Every invocation with a durable client input carries this text: made once per origin.
+    let clientText: { origin: string; text: string } | undefined;
+    const clientDataText = () => {
+      if (clientText?.origin !== origin) clientText = { origin, text: JSON.stringify(clientData(origin)) };
+      return clientText.text;
+    };
     const invokerOptions = {
       registry: app.registry,
       appHookData: app.appHookData,
-      bindingInputs: (fn: RegisteredFunction) => durableClientInputs(fn, () => clientData(origin)),
+      bindingInputs: (fn: RegisteredFunction) => durableClientInputs(fn, clientDataText),
     };
     const invoke = createInvoker(invokerOptions);
 
@@ -196,11 +202,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   }
 }
 
-function durableClientInputs(fn: RegisteredFunction, data: () => unknown): Record<string, RpcTypedData> {
+function durableClientInputs(fn: RegisteredFunction, dataText: () => string): Record<string, RpcTypedData> {
   const inputs: Record<string, RpcTypedData> = {};
   for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
     if (binding.direction !== 'out' && DURABLE_CLIENT_TYPES.has(String(binding.type ?? '').toLowerCase())) {
-      inputs[name] = { string: JSON.stringify(data()) };
+      inputs[name] = { string: dataText() };
     }
   }
   return inputs;
