@@ -90,6 +90,19 @@ interface WaitingTask {
   lease: LeaseKeeper;
   /** When it was received. */
   since: number;
+  /** Claimed ahead, while every slot was busy (see claimAhead). */
+  claiming?: Claiming;
+}
+
+type ClaimOutcome = { retryCount: number; requeueCount: number } | 'refused' | 'notUsable' | 'unreachable';
+
+/** A claim on its way, with the task's folder being made ready meanwhile. */
+interface Claiming {
+  outcome: Promise<ClaimOutcome>;
+  /** Absent when this node already runs or claims the same task (see beginClaim). */
+  prepared: Promise<void> | undefined;
+  /** The folder is no longer in use by this claim or its run. */
+  done(): void;
 }
 
 interface HeldTask {
@@ -309,7 +322,7 @@ export class Agent {
       clearTimeout(this.resumeTimer);
       this.workLikely = () => undefined;
       // Taking no more work: what has not started goes back for other nodes.
-      await Promise.all(this.waiting.splice(0).map((w) => this.giveBack(w.lease)));
+      await Promise.all(this.waiting.splice(0).map((w) => this.returnWaiting(w)));
     }
   }
 
@@ -369,14 +382,30 @@ export class Agent {
     }
     let started = false;
     while (this.waiting.length > 0 && this.waiting[0]!.task.requiredSlots <= this.slots.free) {
-      const { task, lease } = this.waiting.shift()!;
+      const { task, lease, claiming } = this.waiting.shift()!;
       // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
       // with short tasks instead of waiting a control-plane round trip per task.
       this.slots.take(task.requiredSlots);
-      this.track(this.claimAndRun(task, lease));
+      this.track(this.claimAndRun(task, lease, claiming));
       started = true;
     }
     if (started) this.capacityChanged.wake();
+    this.claimAhead();
+  }
+
+  /**
+   * With every slot busy, the next waiting task is claimed now rather than when a slot frees, so
+   * it starts the moment one does instead of a control-plane round trip later (on a loaded host
+   * that round trip is most of the time a slot stands empty between tasks). Only the next task,
+   * and only while the node expects to start held messages soon (the look-ahead is open): a task
+   * claimed here counts as running on this node until it runs, or until it is handed back.
+   */
+  private claimAhead(): void {
+    const next = this.waiting[0];
+    if (!next || next.claiming || this.waiting.some((w) => w.claiming)) return;
+    if (this.stopTaking.signal.aborted || this.pauseUntil > Date.now()) return;
+    if (next.task.requiredSlots <= this.slots.free || this.ahead(Date.now()) === 0) return;
+    next.claiming = this.beginClaim(next.task);
   }
 
   /** Gives back held messages beyond what the node expects to start soon, once they have waited a while. */
@@ -384,16 +413,30 @@ export class Agent {
     const now = Date.now();
     const keep = this.slots.free + this.ahead(now);
     while (this.waiting.length > keep && now - this.waiting[this.waiting.length - 1]!.since >= WAITING_HOLD_MS) {
-      const { lease } = this.waiting.pop()!;
-      this.track(this.giveBack(lease));
+      this.track(this.returnWaiting(this.waiting.pop()!));
       this.capacityChanged.wake();
     }
   }
 
   /** This node may take no work for a while: what it has not started goes back at once. */
   private giveBackWaiting(): void {
-    for (const { lease } of this.waiting.splice(0)) this.track(this.giveBack(lease));
+    for (const waiting of this.waiting.splice(0)) this.track(this.returnWaiting(waiting));
     this.capacityChanged.wake();
+  }
+
+  /** A waiting message goes back to the queue; one claimed ahead is released to the control plane first. */
+  private async returnWaiting(waiting: WaitingTask): Promise<void> {
+    const { task, lease, claiming } = waiting;
+    if (!claiming) return this.giveBack(lease);
+    const outcome = await claiming.outcome;
+    claiming.done();
+    if (outcome === 'unreachable') return lease.stop();
+    if (outcome === 'notUsable') return this.giveBack(lease);
+    if (outcome === 'refused') {
+      await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
+      return;
+    }
+    await this.release({ task, lease }, true);
   }
 
   /** Slots given back: by a task whose process ended, or by a claim that did not go through. */
@@ -407,11 +450,13 @@ export class Agent {
     this.startWaiting();
   }
 
-  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper): Promise<void> {
-    // The folder is made ready while the claim is out, so the task starts one file-system round
-    // trip sooner once it is granted; a failure here is met again, and reported, by the run.
-    // Not while this node runs or claims the same task: a duplicate message, whose claim will be
-    // refused, must not empty the folder of the attempt that is running.
+  /**
+   * Claims a task. The folder is made ready while the claim is out, so the task starts one
+   * file-system round trip sooner once it is granted; a failure there is met again, and reported,
+   * by the run. Not while this node runs or claims the same task: a duplicate message, whose claim
+   * will be refused, must not empty the folder of the attempt that is running.
+   */
+  private beginClaim(task: TaskMessage): Claiming {
     const taskDir = this.taskDirOf(task);
     const early = !this.foldersInUse.has(taskDir);
     let prepared: Promise<void> | undefined;
@@ -420,15 +465,29 @@ export class Agent {
       prepared = prepareTaskFolder(taskDir);
       prepared.catch(() => undefined);
     }
+    let inUse = early;
+    return {
+      outcome: this.claim(task),
+      prepared,
+      done: () => {
+        if (inUse) this.foldersInUse.delete(taskDir);
+        inUse = false;
+      },
+    };
+  }
+
+  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, claimedAhead?: Claiming): Promise<void> {
+    const claiming = claimedAhead ?? this.beginClaim(task);
     try {
-      await this.claimAndRunPrepared(task, lease, prepared);
+      await this.runClaimed(task, lease, claiming);
     } finally {
-      if (early) this.foldersInUse.delete(taskDir);
+      claiming.done();
     }
   }
 
-  private async claimAndRunPrepared(task: TaskMessage, lease: LeaseKeeper, prepared: Promise<void> | undefined): Promise<void> {
-    const claim = await this.claim(task);
+  private async runClaimed(task: TaskMessage, lease: LeaseKeeper, claiming: Claiming): Promise<void> {
+    const { prepared } = claiming;
+    const claim = await claiming.outcome;
     if (claim === 'unreachable' || claim === 'notUsable' || claim === 'refused') {
       if (claim === 'unreachable') {
         this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.unreachable.next());
@@ -456,7 +515,7 @@ export class Agent {
     return path.join(this.config.workDir, 'tasks', task.jobId, task.taskId);
   }
 
-  private async claim(task: TaskMessage): Promise<{ retryCount: number; requeueCount: number } | 'refused' | 'notUsable' | 'unreachable'> {
+  private async claim(task: TaskMessage): Promise<ClaimOutcome> {
     try {
       const answer = await this.client.claim({
         poolId: this.config.poolId,
@@ -557,11 +616,20 @@ export class Agent {
     await lease.delete().catch((error: unknown) => this.log(`cannot delete the message of ${task.jobId}/${task.taskId}: ${(error as Error).message}`));
   }
 
-  private async release(held: HeldTask): Promise<void> {
+  /** Hands a claimed task back to the control plane (a requeue, unless it never started here) and its message back to the queue. */
+  private async release(held: HeldTask, unstarted = false): Promise<void> {
     const { task } = held;
     try {
       await retryWhileUnavailable(
-        () => this.client.release({ poolId: this.config.poolId, nodeId: this.config.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId }),
+        () =>
+          this.client.release({
+            poolId: this.config.poolId,
+            nodeId: this.config.nodeId,
+            jobId: task.jobId,
+            taskId: task.taskId,
+            dispatchId: task.dispatchId,
+            ...(unstarted ? { unstarted } : {}),
+          }),
         { log: this.log, what: `release of ${task.jobId}/${task.taskId}`, signal: this.giveUpReports.signal },
       );
     } catch (error) {

@@ -42,6 +42,9 @@ function claimRequestOf(body: unknown): ClaimRequest {
 
 function completeRequestOf(body: unknown): CompleteRequest {
   const req = requireStrings<CompleteRequest>(body, [...TASK_REF, 'startTime', 'endTime']);
+  for (const time of ['startTime', 'endTime'] as const) {
+    if (!Number.isFinite(Date.parse(req[time]))) throw invalidPropertyValue(time, req[time], 'must be a date and time (ISO 8601)');
+  }
   if (req.exitCode !== null && req.exitCode !== undefined && !Number.isInteger(req.exitCode)) {
     throw invalidPropertyValue('exitCode', req.exitCode, 'must be an integer or null');
   }
@@ -135,6 +138,7 @@ app.http('agentRelease', {
   extraInputs,
   handler: api(async (request, _context, s) => {
     const req = requireStrings<ReleaseRequest>((await readJson(request, MB)).body, [...TASK_REF]);
+    if (req.unstarted !== undefined && typeof req.unstarted !== 'boolean') throw invalidPropertyValue('unstarted', req.unstarted, 'must be a boolean');
     return { jsonBody: { released: await releaseTask(s.ctx, req) } };
   }),
 });

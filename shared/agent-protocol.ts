@@ -139,6 +139,11 @@ export interface ReleaseRequest {
   jobId: string;
   taskId: string;
   dispatchId: string;
+  /**
+   * The node claimed the task ahead of a free slot and never started it: it goes back to the
+   * queue without counting a requeue. Without it the release is a requeue (the node stopped it).
+   */
+  unstarted?: boolean;
 }
 
 export interface RunningTaskReport {

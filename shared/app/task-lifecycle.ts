@@ -244,7 +244,9 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
       dependencyAction: exit.dependencyAction,
       executionInfo: {
         ...task.executionInfo,
-        startTime: task.executionInfo.startTime ?? req.startTime,
+        // When the process started, on the clock of the node that also timed its end. The claim
+        // may have come earlier: a node claims its next task ahead, while its slots are busy.
+        startTime: req.startTime || task.executionInfo.startTime,
         endTime: req.endTime,
         exitCode: req.exitCode ?? undefined,
         result: taskResult,
@@ -291,9 +293,19 @@ export async function releaseTask(ctx: AppContext, req: ReleaseRequest): Promise
   const result = await updateWithRetry(ctx.tasks, taskKey(req.taskId), key, ({ item: task }) => {
     if (task.dispatchId !== req.dispatchId || task.scheduling !== 'claimed') return undefined;
     if (!task.nodeInfo || nodeKey(task.nodeInfo.nodeId) !== nodeKey(req.nodeId)) return undefined;
-    return requeued(task, at);
+    return req.unstarted === true ? unclaimed(task, at) : requeued(task, at);
   });
   return !!result?.after;
+}
+
+/** Claimed ahead and never started: back in the queue as it was before the claim. */
+function unclaimed(task: TaskDoc, at: string): TaskDoc {
+  return {
+    ...taskMovedTo(task, 'active', at),
+    scheduling: 'queued',
+    queuedAt: Date.parse(at),
+    executionInfo: { ...task.executionInfo, startTime: undefined },
+  };
 }
 
 export function requeued(task: TaskDoc, at: string): TaskDoc {

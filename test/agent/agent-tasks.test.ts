@@ -275,6 +275,26 @@ describe('keeping slots busy', () => {
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
   });
 
+  it('claims the next task while every slot is busy, so it starts as soon as one frees', async () => {
+    const { poolId } = await setUp({ taskSlots: 1 });
+    // Short tasks first, so the node sees tasks ending quickly and takes messages ahead.
+    const quick = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
+    for (const task of quick) await send(poolId, task);
+    for (const task of quick) await completion(task.taskId);
+    const busy = taskMessage('sleep 0.8');
+    const next = taskMessage('true');
+    await send(poolId, busy);
+    await send(poolId, next);
+    const done = await completion(next.taskId, 15_000);
+    const endOfBusy = controlPlane.completionOf(busy.taskId)!;
+    const claimOfNext = controlPlane.claims.find((c) => c.body.dispatchId === next.dispatchId)!;
+    // Claimed while the one slot was still taken, and started right after it freed.
+    expect(claimOfNext.at).toBeLessThan(Date.parse(endOfBusy.endTime));
+    expect(Date.parse(done.startTime)).toBeGreaterThanOrEqual(Date.parse(endOfBusy.endTime));
+    expect(controlPlane.releases).toEqual([]);
+    for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
+  });
+
   it('gives back a message it took ahead once the tasks before it turn out to be long', async () => {
     const { poolId } = await setUp({ taskSlots: 1 });
     // Short tasks first, so the node sees tasks ending quickly and takes messages ahead.
@@ -294,7 +314,9 @@ describe('keeping slots busy', () => {
     // It had been taken (received once) and given back.
     expect(visible!.dequeueCount).toBe(1);
     expect(controlPlane.completionOf(long.taskId)).toBeUndefined();
-    expect(controlPlane.claims.some((c) => c.body.taskId === next.taskId)).toBe(false);
+    // It was claimed ahead (every slot was busy) and handed back to the control plane unstarted,
+    // which puts it back in the queue without counting a requeue.
+    expect(controlPlane.releases.map((r) => r.body)).toEqual([expect.objectContaining({ taskId: next.taskId, dispatchId: next.dispatchId, unstarted: true })]);
     // It still runs here once the slot is free.
     expect((await completion(next.taskId, 15_000)).exitCode).toBe(0);
   });

@@ -4,7 +4,7 @@ import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
 import { toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
-import { claimTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
+import { claimTask, dispatchTasks, releaseTask } from '../../shared/app/task-lifecycle.js';
 import { heartbeat } from '../../shared/app/node-service.js';
 import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
@@ -53,5 +53,34 @@ describe('claims', () => {
     const reboot = new Date(clock.now()).toISOString();
     clock.advance(100);
     expect(await claim('n1', reboot)).toMatchObject({ granted: true, requeueCount: 1 });
+  });
+});
+
+describe('releases', () => {
+  const release = async (nodeId: string, unstarted?: boolean) =>
+    releaseTask(ctx, { poolId: 'p', nodeId, jobId: 'j', taskId: 't', dispatchId: await dispatchId(), ...(unstarted === undefined ? {} : { unstarted }) });
+  const boot = () => new Date(clock.now() - 1000).toISOString();
+
+  it('puts a task claimed ahead and never started back in the queue as it was, for any node to claim', async () => {
+    expect(await claim('n1', boot())).toMatchObject({ granted: true });
+    expect((await ctx.tasks.read('t', 'j'))!.item).toMatchObject({ state: 'running', scheduling: 'claimed' });
+    expect(await release('n1', true)).toBe(true);
+    const back = (await ctx.tasks.read('t', 'j'))!.item;
+    expect(back).toMatchObject({ state: 'active', scheduling: 'queued' });
+    expect(back.executionInfo.requeueCount).toBe(0);
+    expect(back.executionInfo.startTime).toBeUndefined();
+    expect(await claim('n2', boot())).toMatchObject({ granted: true, requeueCount: 0 });
+  });
+
+  it('counts a requeue when a node gives back a task it had started', async () => {
+    expect(await claim('n1', boot())).toMatchObject({ granted: true });
+    expect(await release('n1')).toBe(true);
+    expect((await ctx.tasks.read('t', 'j'))!.item.executionInfo.requeueCount).toBe(1);
+  });
+
+  it("does nothing for a node that does not hold the task", async () => {
+    expect(await claim('n1', boot())).toMatchObject({ granted: true });
+    expect(await release('n2', true)).toBe(false);
+    expect((await ctx.tasks.read('t', 'j'))!.item).toMatchObject({ state: 'running', scheduling: 'claimed' });
   });
 });

@@ -160,6 +160,12 @@ describe('agent reports: each item is checked and answered on its own', () => {
     expect(res.json.completions[0]).toMatchObject({ status: 400, error: { code: 'InvalidPropertyValue' } });
   });
 
+  it('times that are not dates, and a release flag that is not a boolean, are 400s', async () => {
+    const res = await fnb.call('POST', 'agent/reports', { claims: [], completions: [{ ...ref, exitCode: 0, startTime: 'yesterday', endTime: new Date().toISOString() }] });
+    expect(res.json.completions[0]).toMatchObject({ status: 400, error: { code: 'InvalidPropertyValue', values: expect.arrayContaining([{ key: 'PropertyName', value: 'startTime' }]) } });
+    expectBatchError(await fnb.call('POST', 'agent/release', { ...ref, unstarted: 'yes' }), 400, 'InvalidPropertyValue');
+  });
+
   it('a malformed call is refused as a whole', async () => {
     expectBatchError(await fnb.call('POST', 'agent/reports', { claims: 'all of them' }), 400, 'InvalidPropertyValue');
     expectBatchError(await fnb.call('POST', 'agent/reports', [ref]), 400, 'InvalidPropertyValue');
