@@ -282,15 +282,20 @@ describe('keeping slots busy', () => {
     for (const task of quick) await send(poolId, task);
     for (const task of quick) await completion(task.taskId);
     const busy = taskMessage('sleep 0.8');
-    const next = taskMessage('true');
+    const later = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
     await send(poolId, busy);
-    await send(poolId, next);
+    for (const task of later) await send(poolId, task);
+    const next = later[0]!;
     const done = await completion(next.taskId, 15_000);
     const endOfBusy = controlPlane.completionOf(busy.taskId)!;
     const claimOfNext = controlPlane.claims.find((c) => c.body.dispatchId === next.dispatchId)!;
     // Claimed while the one slot was still taken, and started right after it freed.
     expect(claimOfNext.at).toBeLessThan(Date.parse(endOfBusy.endTime));
     expect(Date.parse(done.startTime)).toBeGreaterThanOrEqual(Date.parse(endOfBusy.endTime));
+    // Never more than two claimed ahead of a free slot.
+    const claimedAhead = controlPlane.claims.filter((c) => later.some((t) => t.dispatchId === c.body.dispatchId) && c.at < Date.parse(endOfBusy.endTime));
+    expect(claimedAhead.length).toBeLessThanOrEqual(2);
+    for (const task of later) await completion(task.taskId);
     expect(controlPlane.releases).toEqual([]);
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
   });
