@@ -257,6 +257,15 @@ describe('talking to the control plane', () => {
 });
 
 describe('keeping slots busy', () => {
+  /** A one-slot node that has just run short tasks, so it sees tasks ending quickly and takes messages ahead. */
+  async function oneSlotNodeTakingAhead(): Promise<string> {
+    const { poolId } = await setUp({ taskSlots: 1 });
+    const quick = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
+    for (const task of quick) await send(poolId, task);
+    for (const task of quick) await completion(task.taskId);
+    return poolId;
+  }
+
   it("frees a task's slot when its process ends, not when its slow report is answered", async () => {
     const { poolId } = await setUp({ taskSlots: 1 });
     controlPlane.completeDelayMs = 1500;
@@ -276,11 +285,7 @@ describe('keeping slots busy', () => {
   });
 
   it('claims the next task while every slot is busy, so it starts as soon as one frees', async () => {
-    const { poolId } = await setUp({ taskSlots: 1 });
-    // Short tasks first, so the node sees tasks ending quickly and takes messages ahead.
-    const quick = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
-    for (const task of quick) await send(poolId, task);
-    for (const task of quick) await completion(task.taskId);
+    const poolId = await oneSlotNodeTakingAhead();
     const busy = taskMessage('sleep 0.8');
     const later = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
     await send(poolId, busy);
@@ -301,11 +306,7 @@ describe('keeping slots busy', () => {
   });
 
   it('gives back a message it took ahead once the tasks before it turn out to be long', async () => {
-    const { poolId } = await setUp({ taskSlots: 1 });
-    // Short tasks first, so the node sees tasks ending quickly and takes messages ahead.
-    const quick = [taskMessage('true'), taskMessage('true'), taskMessage('true')];
-    for (const task of quick) await send(poolId, task);
-    for (const task of quick) await completion(task.taskId);
+    const poolId = await oneSlotNodeTakingAhead();
     const long = taskMessage('sleep 6');
     const next = taskMessage('true');
     await send(poolId, long);
