@@ -32,7 +32,7 @@ import { RequestTally } from './request-tally.js';
 import { TaskOutputFile } from './task-output.js';
 import { startLauncher } from './launchers/start-launcher.js';
 import type { ProcessLauncher } from './process-launcher.js';
-import type { ProcessOutcome } from './task-process.js';
+import { terminatedOutcome, type ProcessOutcome } from './task-process.js';
 
 export interface AgentTuning {
   /** Idle polling starts at this delay and doubles up to pollMaxMs. */
@@ -101,6 +101,8 @@ type ClaimOutcome = { retryCount: number; requeueCount: number } | 'refused' | '
 /** A claim on its way, with the task's folder being made ready meanwhile. */
 interface Claiming {
   outcome: Promise<ClaimOutcome>;
+  /** The claim was granted: the task counts as running on this node. */
+  granted: boolean;
   /** Absent when this node already runs or claims the same task (see beginClaim). */
   prepared: Promise<void> | undefined;
   /** The folder is no longer in use by this claim or its run. */
@@ -440,13 +442,25 @@ export class Agent {
     if (!claiming) return this.giveBack(lease);
     const outcome = await claiming.outcome;
     claiming.done();
+    if (typeof outcome !== 'object') return this.settleUngranted(outcome, lease);
+    await this.release({ task, lease }, true);
+  }
+
+  /** A task claimed ahead that the control plane asked to kill before it started: it ends terminated, unstarted. */
+  private async endKilledAhead(waiting: WaitingTask): Promise<void> {
+    const { task, lease, claiming } = waiting;
+    const outcome = await claiming!.outcome;
+    claiming!.done();
+    if (typeof outcome !== 'object') return this.settleUngranted(outcome, lease);
+    const now = new Date();
+    await this.reportEnd(task, lease, terminatedOutcome(now, now));
+  }
+
+  /** The message of a claim that was not granted: left to reappear, given back, or deleted. */
+  private async settleUngranted(outcome: Exclude<ClaimOutcome, object>, lease: LeaseKeeper): Promise<void> {
     if (outcome === 'unreachable') return lease.stop();
     if (outcome === 'notUsable') return this.giveBack(lease);
-    if (outcome === 'refused') {
-      await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
-      return;
-    }
-    await this.release({ task, lease }, true);
+    await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
   }
 
   /** Slots given back: by a task whose process ended, or by a claim that did not go through. */
@@ -476,14 +490,19 @@ export class Agent {
       prepared.catch(() => undefined);
     }
     let inUse = early;
-    return {
+    const claiming: Claiming = {
       outcome: this.claim(task),
+      granted: false,
       prepared,
       done: () => {
         if (inUse) this.foldersInUse.delete(taskDir);
         inUse = false;
       },
     };
+    void claiming.outcome.then((outcome) => {
+      claiming.granted = typeof outcome === 'object';
+    });
+    return claiming;
   }
 
   private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, claimedAhead?: Claiming): Promise<void> {
@@ -693,6 +712,7 @@ export class Agent {
           bootTime: this.bootTime,
           taskSlots: this.config.taskSlots,
           runningTasks: this.running().map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
+          claimedAhead: this.claimedAhead().map((task) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId })),
           metrics: await this.metrics.sample(),
           ...(poisoned.length ? { poisoned } : {}),
         });
@@ -707,12 +727,25 @@ export class Agent {
     }
   }
 
+  /** Tasks granted to this node ahead of a free slot: reported, so kill requests for them reach it. */
+  private claimedAhead(): TaskMessage[] {
+    return this.waiting.filter((w) => w.claiming?.granted).map(({ task }) => task);
+  }
+
   private obey(answer: HeartbeatResponse): void {
     for (const target of answer.kill) {
+      const matches = (task: TaskMessage) => task.jobId === target.jobId && task.taskId === target.taskId;
       const held = this.held.get(target.dispatchId);
-      if (held && !held.ended && held.task.jobId === target.jobId && held.task.taskId === target.taskId) {
+      if (held && !held.ended && matches(held.task)) {
         this.log(`terminating ${target.jobId}/${target.taskId}`);
         held.run?.kill('terminate');
+        continue;
+      }
+      const ahead = this.waiting.findIndex((w) => w.claiming && w.task.dispatchId === target.dispatchId && matches(w.task));
+      if (ahead !== -1) {
+        this.log(`terminating ${target.jobId}/${target.taskId} before it started`);
+        this.track(this.endKilledAhead(this.waiting.splice(ahead, 1)[0]!));
+        this.capacityChanged.wake();
       }
     }
     if (answer.shutdown) void this.leave('shutdown', 0);

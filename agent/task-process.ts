@@ -66,6 +66,11 @@ export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): Runn
   };
 }
 
+/** A task terminated on request: while it ran, or before it could start. */
+export function terminatedOutcome(startTime: Date, endTime: Date): ProcessOutcome {
+  return { exitCode: null, startTime, endTime, killedBy: 'terminate', failure: { category: 'usererror', code: 'TaskTerminated', message: 'The task was terminated' } };
+}
+
 function outcomeOf(
   code: number | null,
   signal: NodeJS.Signals | null,
@@ -83,9 +88,7 @@ function outcomeOf(
       failure: { category: 'usererror', code: 'MaxWallClockTimeExpiry', message: `The task ran longer than its maximum wall clock time (${maxWallClockMs} ms) and was killed` },
     };
   }
-  if (killedBy === 'terminate') {
-    return { exitCode: null, startTime, endTime, killedBy, failure: { category: 'usererror', code: 'TaskTerminated', message: 'The task was terminated' } };
-  }
+  if (killedBy === 'terminate') return terminatedOutcome(startTime, endTime);
   if (killedBy === 'release') return { exitCode: null, startTime, endTime, killedBy };
   if (code === null) {
     const number = signal ? os.constants.signals[signal] : undefined;

@@ -150,7 +150,13 @@ app.http('agentHeartbeat', {
   extraInputs,
   handler: api(async (request, context, s) => {
     const req = requireStrings<HeartbeatRequest>((await readJson(request, MB)).body, ['poolId', 'nodeId', 'state', 'bootTime']);
-    if (!Array.isArray(req.runningTasks)) throw invalidPropertyValue('runningTasks', req.runningTasks, 'must be an array');
+    for (const name of ['runningTasks', 'claimedAhead'] as const) {
+      const tasks: unknown = req[name];
+      if (tasks === undefined && name === 'claimedAhead') continue;
+      if (!Array.isArray(tasks) || !tasks.every((t) => typeof (t as { dispatchId?: unknown } | null)?.dispatchId === 'string')) {
+        throw invalidPropertyValue(name, tasks, 'must be an array of tasks with a dispatchId');
+      }
+    }
     for (const poisoned of req.poisoned ?? []) {
       context.warn(`Node ${req.nodeId} moved an unreadable message ${poisoned.messageId} to ${poisoned.queue}-poison: ${poisoned.reason}`);
     }

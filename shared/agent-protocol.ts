@@ -171,6 +171,11 @@ export interface HeartbeatRequest {
   bootTime: string;
   taskSlots: number;
   runningTasks: RunningTaskReport[];
+  /**
+   * Tasks the node claimed ahead of a free slot and has not started yet. They take no slot, but
+   * kill requests for them are kept and answered like those for running tasks.
+   */
+  claimedAhead?: { jobId: string; taskId: string; dispatchId: string }[];
   metrics: NodeMetrics;
   /** Queue messages the agent could not parse and moved to `<queue>-poison` since the last heartbeat. */
   poisoned?: { queue: string; messageId: string; reason: string }[];

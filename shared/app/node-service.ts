@@ -19,9 +19,10 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
   const now = ctx.now();
   const at = new Date(now).toISOString();
   const running = new Set(req.runningTasks.map((t) => t.dispatchId));
+  const killable = new Set([...running, ...(req.claimedAhead ?? []).map((t) => t.dispatchId)]);
   let answer: HeartbeatResponse = { kill: [], drain: false, shutdown: false, nextHeartbeatMs: HEARTBEAT_INTERVAL_MS };
   const apply = (node: NodeDoc): NodeDoc => {
-    const kill = node.killRequests.filter((k) => running.has(k.dispatchId));
+    const kill = node.killRequests.filter((k) => killable.has(k.dispatchId));
     // Tasks that left the running list since the last heartbeat have just ended on this node;
     // keeping the list here spares every task completion a write to the node's document.
     const ended = node.runningTasks.filter((t) => !running.has(t.dispatchId)).map((t) => ({ ...t, endTime: at }));

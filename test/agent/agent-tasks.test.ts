@@ -305,6 +305,24 @@ describe('keeping slots busy', () => {
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
   });
 
+  it('reports a task claimed ahead in its heartbeats, and ends it unstarted when the control plane asks to kill it', async () => {
+    const poolId = await oneSlotNodeTakingAhead();
+    controlPlane.nextHeartbeatMs = 100;
+    const busy = taskMessage('sleep 2');
+    const next = taskMessage('echo ran');
+    await send(poolId, busy);
+    await send(poolId, next);
+    await waitFor(() => controlPlane.heartbeats.find((h) => h.body.claimedAhead?.some((t) => t.dispatchId === next.dispatchId)), 'the task claimed ahead in a heartbeat');
+    controlPlane.killOnNextHeartbeat({ jobId: next.jobId, taskId: next.taskId, dispatchId: next.dispatchId });
+    const done = await completion(next.taskId);
+    expect(done).toMatchObject({ exitCode: null, killedBy: 'terminate', failure: { code: 'TaskTerminated' } });
+    // Ended while the task before it still ran, without ever starting.
+    expect(controlPlane.completionOf(busy.taskId)).toBeUndefined();
+    await completion(busy.taskId);
+    await expect(blobText(next.jobId, next.taskId, 'stdout.txt')).rejects.toMatchObject({ statusCode: 404 });
+    await waitFor(async () => (await queueClient(poolId).getProperties()).approximateMessagesCount === 0, 'messages deleted');
+  });
+
   it('gives back a message it took ahead once the tasks before it turn out to be long', async () => {
     const poolId = await oneSlotNodeTakingAhead();
     const long = taskMessage('sleep 6');

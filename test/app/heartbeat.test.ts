@@ -51,6 +51,15 @@ describe('heartbeats', () => {
     await heartbeat(ctx, beat(['b']));
     expect((await ctx.nodes.read('n1', 'p'))!.item.killRequests).toEqual([]);
   });
+
+  it('hand out kill requests for tasks the node claimed ahead too, without counting them as running', async () => {
+    await heartbeat(ctx, beat(['a']));
+    const node = (await ctx.nodes.read('n1', 'p'))!;
+    await ctx.nodes.replace({ ...node.item, killRequests: [{ jobId: 'j', taskId: 'next', dispatchId: 'd-next' }] }, { ifMatch: node.etag });
+    const answer = await heartbeat(ctx, { ...beat(['a']), claimedAhead: [{ jobId: 'j', taskId: 'next', dispatchId: 'd-next' }] });
+    expect(answer.kill).toEqual([{ jobId: 'j', taskId: 'next', dispatchId: 'd-next' }]);
+    expect((await ctx.nodes.read('n1', 'p'))!.item.runningTasks.map((t) => t.taskId)).toEqual(['a']);
+  });
 });
 
 describe('silent nodes', () => {

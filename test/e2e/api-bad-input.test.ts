@@ -160,10 +160,13 @@ describe('agent reports: each item is checked and answered on its own', () => {
     expect(res.json.completions[0]).toMatchObject({ status: 400, error: { code: 'InvalidPropertyValue' } });
   });
 
-  it('times that are not dates, and a release flag that is not a boolean, are 400s', async () => {
+  it('times that are not dates, a release flag that is not a boolean and tasks claimed ahead without ids are 400s', async () => {
     const res = await fnb.call('POST', 'agent/reports', { claims: [], completions: [{ ...ref, exitCode: 0, startTime: 'yesterday', endTime: new Date().toISOString() }] });
     expect(res.json.completions[0]).toMatchObject({ status: 400, error: { code: 'InvalidPropertyValue', values: expect.arrayContaining([{ key: 'PropertyName', value: 'startTime' }]) } });
     expectBatchError(await fnb.call('POST', 'agent/release', { ...ref, unstarted: 'yes' }), 400, 'InvalidPropertyValue');
+    const beat = { poolId: 'api-pool', nodeId: 'n1', isDedicated: true, state: 'idle', bootTime: new Date().toISOString(), taskSlots: 1, runningTasks: [] };
+    expectBatchError(await fnb.call('POST', 'agent/heartbeat', { ...beat, claimedAhead: [null] }), 400, 'InvalidPropertyValue');
+    expectBatchError(await fnb.call('POST', 'agent/heartbeat', { ...beat, runningTasks: [{ taskId: 't1' }] }), 400, 'InvalidPropertyValue');
   });
 
   it('a malformed call is refused as a whole', async () => {
