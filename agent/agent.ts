@@ -456,7 +456,7 @@ export class Agent {
     await this.reportEnd(task, lease, terminatedOutcome(now, now));
   }
 
-  /** The message of a claim that was not granted: left to reappear, given back, or deleted. */
+  /** The message of a claim that was not granted: left to reappear (its lease ends), given back, or deleted. */
   private async settleUngranted(outcome: Exclude<ClaimOutcome, object>, lease: LeaseKeeper): Promise<void> {
     if (outcome === 'unreachable') return lease.stop();
     if (outcome === 'notUsable') return this.giveBack(lease);
@@ -517,7 +517,7 @@ export class Agent {
   private async runClaimed(task: TaskMessage, lease: LeaseKeeper, claiming: Claiming): Promise<void> {
     const { prepared } = claiming;
     const claim = await claiming.outcome;
-    if (claim === 'unreachable' || claim === 'notUsable' || claim === 'refused') {
+    if (typeof claim !== 'object') {
       if (claim === 'unreachable') {
         this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.unreachable.next());
       } else if (claim === 'notUsable') {
@@ -525,15 +525,7 @@ export class Agent {
         this.giveBackWaiting();
       }
       this.freeSlots(task.requiredSlots, false);
-      if (claim === 'unreachable') {
-        // Leave the message: it reappears when its lease ends.
-        await lease.stop();
-      } else if (claim === 'notUsable') {
-        await this.giveBack(lease);
-      } else {
-        await lease.delete().catch((error: unknown) => this.log(`cannot delete a refused message: ${(error as Error).message}`));
-      }
-      return;
+      return this.settleUngranted(claim, lease);
     }
     const held: HeldTask = { task, lease };
     this.held.set(task.dispatchId, held);
@@ -678,23 +670,18 @@ export class Agent {
   /** A task needing more slots than the node has can never run here: report it as failed. */
   private async refuseOversized(task: TaskMessage, lease: LeaseKeeper): Promise<void> {
     const claim = await this.claim(task);
-    if (claim === 'unreachable') return lease.stop();
-    if (claim === 'notUsable') return this.giveBack(lease);
-    if (claim !== 'refused') {
-      const now = new Date();
-      await this.reportEnd(task, lease, {
-        exitCode: null,
-        startTime: now,
-        endTime: now,
-        failure: {
-          category: 'usererror',
-          code: 'TaskRequiredSlotsExceedNodeSlots',
-          message: `The task needs ${task.requiredSlots} slots; nodes of pool ${this.config.poolId} have ${this.config.taskSlots}`,
-        },
-      });
-      return;
-    }
-    await lease.delete().catch(() => undefined);
+    if (typeof claim !== 'object') return this.settleUngranted(claim, lease);
+    const now = new Date();
+    await this.reportEnd(task, lease, {
+      exitCode: null,
+      startTime: now,
+      endTime: now,
+      failure: {
+        category: 'usererror',
+        code: 'TaskRequiredSlotsExceedNodeSlots',
+        message: `The task needs ${task.requiredSlots} slots; nodes of pool ${this.config.poolId} have ${this.config.taskSlots}`,
+      },
+    });
   }
 
   private async heartbeatLoop(): Promise<void> {

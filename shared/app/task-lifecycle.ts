@@ -298,23 +298,17 @@ export async function releaseTask(ctx: AppContext, req: ReleaseRequest): Promise
   return !!result?.after;
 }
 
-/** Claimed ahead and never started: back in the queue as it was before the claim. */
-function unclaimed(task: TaskDoc, at: string): TaskDoc {
-  return {
-    ...taskMovedTo(task, 'active', at),
-    scheduling: 'queued',
-    queuedAt: Date.parse(at),
-    executionInfo: { ...task.executionInfo, startTime: undefined },
-  };
+export function requeued(task: TaskDoc, at: string): TaskDoc {
+  return backInQueue(task, at, { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: at });
 }
 
-export function requeued(task: TaskDoc, at: string): TaskDoc {
-  return {
-    ...taskMovedTo(task, 'active', at),
-    scheduling: 'queued',
-    queuedAt: Date.parse(at),
-    executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: at },
-  };
+/** Claimed ahead and never started: back in the queue as it was before the claim. */
+function unclaimed(task: TaskDoc, at: string): TaskDoc {
+  return backInQueue(task, at, { ...task.executionInfo, startTime: undefined });
+}
+
+function backInQueue(task: TaskDoc, at: string, executionInfo: TaskDoc['executionInfo']): TaskDoc {
+  return { ...taskMovedTo(task, 'active', at), scheduling: 'queued', queuedAt: Date.parse(at), executionInfo };
 }
 
 export type { Stored };
