@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DURABLE_WEBHOOK_PATH } from './client-data.js';
 import type { ManagementApi } from './management-api.js';
+import { FUNCTION_KEY_HEADER, presentedKey } from '../http/keys.js';
 
 /** What the adapter reads of an axios request config (axios 1.x). */
 interface AxiosRequest {
@@ -78,7 +79,7 @@ function install(axios: AxiosModule): boolean {
     const target = inProcessTarget(config);
     if (!target) return overHttp(config);
     const { url, management } = target;
-    const answer = management.authorize(presentedKey(config, url))
+    const answer = management.authorize(presentedKey(headerOf(config, FUNCTION_KEY_HEADER), url))
       ? management.api({ method: (config.method ?? 'get').toUpperCase(), url, origin: url.origin, ...continuation(config), body: bodyOf(config.data) })
       : { status: 401, headers: {} as Record<string, string> };
     const response: AxiosResponse = { data: answer.body ?? '', status: answer.status, statusText: '', headers: lowerCased(answer.headers), config, request: {} };
@@ -106,10 +107,6 @@ function inProcessTarget(config: AxiosRequest): { url: URL; management: InProces
   return management ? { url, management } : undefined;
 }
 
-function presentedKey(config: AxiosRequest, url: URL): string | undefined {
-  const header = headerOf(config, 'x-functions-key');
-  return header || (url.searchParams.get('code') ?? undefined);
-}
 
 function continuation(config: AxiosRequest): { continuationToken?: string } {
   const token = headerOf(config, 'x-ms-continuation-token');

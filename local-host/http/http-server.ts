@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { HostLog, Invoker, InvokeResult, RegisteredFunction } from '../contracts.js';
 import { buildHttpRoutes, findHttpRoute, type HttpRoute, type RouteMatch } from './http-routes.js';
 import { forwardToStreamProxy, type InvokerWithId } from './http-stream.js';
-import type { HostKeys, KeyAuthLevel } from './keys.js';
+import { FUNCTION_KEY_HEADER, presentedKey, type HostKeys, type KeyAuthLevel } from './keys.js';
 import { BodyTooLargeError, declaredLength, readRequestBody, RequestAbortedError } from './request-body.js';
 import { flattenHeaders, requestUrl, toHttpInvokeRequest } from './request-mapping.js';
 import { selectHttpOutput, toHttpResponsePlan, writeEmptyResponse, writeHttpResponse } from './response-mapping.js';
@@ -55,7 +55,6 @@ export interface RunningHttpServer {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
-const FUNCTION_KEY_HEADER = 'x-functions-key';
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   // Invalid route templates fail here, before the port opens.
@@ -81,7 +80,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
     const extra = opts.extraRoutes?.find((r) => path.toLowerCase().startsWith(r.pathPrefix.toLowerCase()));
     if (extra) {
-      if (!opts.keys.authorize(extra.auth, presentedKey(req, url), extra.systemKeyName)) {
+      if (!opts.keys.authorize(extra.auth, requestKey(req, url), extra.systemKeyName)) {
         return writeEmptyResponse(res, 401);
       }
       const body = await readBodyOrRespond(req, res);
@@ -91,7 +90,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
     const match = findHttpRoute(routes, method, path);
     if (!match) return writeEmptyResponse(res, 404);
-    if (!opts.keys.authorize(match.route.authLevel, presentedKey(req, url))) return writeEmptyResponse(res, 401);
+    if (!opts.keys.authorize(match.route.authLevel, requestKey(req, url))) return writeEmptyResponse(res, 401);
 
     if (opts.httpStreamProxyUri && opts.invokeWithId) {
       if ((declaredLength(req) ?? 0) > maxBodyBytes) {
@@ -186,12 +185,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   };
 }
 
-/** The key from the x-functions-key header, else from ?code=, as the host reads it. */
-function presentedKey(req: IncomingMessage, url: URL): string | undefined {
+function requestKey(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers[FUNCTION_KEY_HEADER];
-  const fromHeader = Array.isArray(header) ? header[0] : header;
-  if (fromHeader) return fromHeader;
-  return url.searchParams.get('code') ?? undefined;
+  return presentedKey(Array.isArray(header) ? header[0] : header, url);
 }
 
 function logRoutes(log: HostLog, routes: HttpRoute[], origin: string): void {

@@ -156,3 +156,10 @@ async function readStoredKeys(file: string): Promise<StoredKeys | undefined> {
 function isUsableKey(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 16;
 }
+
+export const FUNCTION_KEY_HEADER = 'x-functions-key';
+
+/** The key a request presents, as the host reads it: the x-functions-key header, else ?code=. */
+export function presentedKey(header: string | undefined, url: URL): string | undefined {
+  return header || (url.searchParams.get('code') ?? undefined);
+}
