@@ -137,8 +137,9 @@ export async function patchJob(s: Services, jobId: string, body: unknown, ifMatc
   const patch = body as Record<string, unknown>;
   const changes: { onAllTasksComplete?: OnAllTasksComplete; priority?: number; maxParallelTasks?: number } = {};
   if (patch.onAllTasksComplete !== undefined) {
-    const value = String(patch.onAllTasksComplete).toLowerCase();
-    if (!(ON_ALL_TASKS_COMPLETE as readonly string[]).includes(value)) {
+    // Only a string is read: String() of an object whose toString is not a function throws.
+    const value = typeof patch.onAllTasksComplete === 'string' ? patch.onAllTasksComplete.toLowerCase() : undefined;
+    if (value === undefined || !(ON_ALL_TASKS_COMPLETE as readonly string[]).includes(value)) {
       throw invalidPropertyValue('onAllTasksComplete', patch.onAllTasksComplete, `must be one of ${ON_ALL_TASKS_COMPLETE.join(', ')}`);
     }
     changes.onAllTasksComplete = value as OnAllTasksComplete;

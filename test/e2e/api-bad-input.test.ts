@@ -139,6 +139,13 @@ describe('updates and conditions', () => {
     expect((await fnb.call('GET', 'jobs/patchme')).json.priority).toBe(10);
   });
 
+  it('PATCH with an onAllTasksComplete that is not a string gets 400 and changes nothing (found by the property below)', async () => {
+    for (const bad of [{ toString: '' }, ['terminatejob'], 7, null]) {
+      expectBatchError(await fnb.call('PATCH', 'jobs/patchme', { onAllTasksComplete: bad, priority: 30 }), 400, 'InvalidPropertyValue');
+    }
+    expect((await fnb.call('GET', 'jobs/patchme')).json).toMatchObject({ priority: 10, onAllTasksComplete: 'noaction' });
+  });
+
   it('unknown jobs and tasks are 404 with Batch codes', async () => {
     expectBatchError(await fnb.call('GET', 'jobs/none-such'), 404, 'JobNotFound');
     expectBatchError(await fnb.call('GET', 'jobs/patchme/tasks/none-such'), 404, 'TaskNotFound');
