@@ -63,6 +63,8 @@ export function formatReport(report: ComputeReport): string {
   if (mRun) {
     lines.push(row('fnbatch', sec(mRun.wallMs), ratio(mRun.wallMs, b), `submission -> job completed${failures(mRun)}`));
     lines.push(row('fnbatch tasks', sec(mRun.taskSpanMs), ratio(mRun.taskSpanMs, b), 'first task start -> last task end'));
+    const tailMs = mRun.wallMs - mRun.firstStartMs - mRun.taskSpanMs;
+    lines.push(row('', '', '', `first task started ${sec(mRun.firstStartMs)} s after submission; job completed ${sec(tailMs)} s after the last task end`));
   } else {
     lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(m.fnbatch)}`));
   }
