@@ -16,6 +16,7 @@ import {
 } from '../batch/index.js';
 import { isStoreError } from '../ports/errors.js';
 import type { Stored } from '../ports/document-store.js';
+import { forEachInOrder } from '../in-order.js';
 import type { AppContext } from './context.js';
 import { jobInstanceId, jobKey, poolKey, toJobDoc, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
@@ -84,16 +85,12 @@ async function takeOverAbandoned(s: Services, key: string, now: number): Promise
   await removeJobDocuments(s, key);
 }
 
+/** Creates the documents; on a failure, only after every write already started has settled, so a clean-up after it sees them all. */
 export async function writeTasks(s: Services, docs: TaskDoc[]): Promise<Stored<TaskDoc>[]> {
   const written: Stored<TaskDoc>[] = new Array(docs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < docs.length) {
-      const i = next++;
-      written[i] = await s.ctx.tasks.create(docs[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, docs.length) }, worker));
+  await forEachInOrder(docs, WRITE_CONCURRENCY, async (doc, i) => {
+    written[i] = await s.ctx.tasks.create(doc);
+  });
   return written;
 }
 

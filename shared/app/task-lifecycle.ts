@@ -34,6 +34,7 @@ import type { TaskEnd } from './job-events.js';
 import { newRandomId } from './id-source.js';
 import { defect } from './defects.js';
 import { requestAutoScaleSoon } from './autoscale-service.js';
+import { forEachInOrder } from '../in-order.js';
 
 export { NODE_DEAD_AFTER_MS } from './node-health.js';
 
@@ -42,9 +43,16 @@ const NOT_CLAIMING: ReadonlySet<string> = new Set(['leavingpool', 'preempted', '
 // ---- dispatch ---------------------------------------------------------------------------------
 
 /**
- * Puts ready tasks on their pool's queue. The task document is marked queued with a fresh
- * dispatch id before the message is sent; a duplicate message for the same dispatch is harmless
- * because only one claim of a dispatch can succeed.
+ * Messages of one dispatch in flight at once. They are sent in the order given (the job's
+ * dispatch order, longest chain first), so the queue holds them in about that order, and the first
+ * of a large dispatch is on the queue after one send rather than after all of them.
+ */
+const DISPATCH_CONCURRENCY = 16;
+
+/**
+ * Puts ready tasks on their pool's queue, in the order given. The task document is marked queued
+ * with a fresh dispatch id before the message is sent; a duplicate message for the same dispatch
+ * is harmless because only one claim of a dispatch can succeed.
  */
 export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: string[]): Promise<{ dispatched: string[]; skipped: string[] }> {
   const key = jobKey(jobId);
@@ -55,33 +63,31 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
   const dispatched: string[] = [];
   const skipped: string[] = [];
   const at = new Date(ctx.now()).toISOString();
-  await Promise.all(
-    taskIds.map(async (taskId) => {
-      let message: TaskMessage | undefined;
-      await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
-        if (!defect('dispatch-not-idempotent') && item.state === 'active' && item.scheduling === 'queued' && item.dispatchId && job.item.state === 'active') {
-          // This dispatch ran before and died between marking the task queued and sending its
-          // message (found by the simulator): send it again. A duplicate is harmless, since only
-          // one claim of a dispatch succeeds.
-          message = taskMessage(job.item, item, item.dispatchId, at);
-          return undefined;
-        }
-        if (item.state !== 'active' || item.scheduling !== 'waiting' || job.item.state !== 'active') {
-          message = undefined;
-          return undefined;
-        }
-        const dispatchId = newDispatchId(item);
-        message = taskMessage(job.item, item, dispatchId, at);
-        return { ...item, scheduling: 'queued' as const, dispatchId, band, queuedAt: ctx.now() };
-      });
-      if (!message) {
-        skipped.push(taskId);
-        return;
+  await forEachInOrder(taskIds, DISPATCH_CONCURRENCY, async (taskId) => {
+    let message: TaskMessage | undefined;
+    await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
+      if (!defect('dispatch-not-idempotent') && item.state === 'active' && item.scheduling === 'queued' && item.dispatchId && job.item.state === 'active') {
+        // This dispatch ran before and died between marking the task queued and sending its
+        // message (found by the simulator): send it again. A duplicate is harmless, since only
+        // one claim of a dispatch succeeds.
+        message = taskMessage(job.item, item, item.dispatchId, at);
+        return undefined;
       }
-      await queue.send(JSON.stringify(message));
-      dispatched.push(taskId);
-    }),
-  );
+      if (item.state !== 'active' || item.scheduling !== 'waiting' || job.item.state !== 'active') {
+        message = undefined;
+        return undefined;
+      }
+      const dispatchId = newDispatchId(item);
+      message = taskMessage(job.item, item, dispatchId, at);
+      return { ...item, scheduling: 'queued' as const, dispatchId, band, queuedAt: ctx.now() };
+    });
+    if (!message) {
+      skipped.push(taskId);
+      return;
+    }
+    await queue.send(JSON.stringify(message));
+    dispatched.push(taskId);
+  });
   if (dispatched.length) requestAutoScaleSoon(ctx, job.item.poolInfo.poolId);
   return { dispatched, skipped };
 }
