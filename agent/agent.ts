@@ -73,8 +73,6 @@ export const DEFAULT_TUNING: AgentTuning = {
 
 /** A message held ahead of the slots for this long, beyond what the node expects to start soon, goes back. */
 const WAITING_HOLD_MS = 2_000;
-/** Waiting tasks claimed ahead at most, while every slot is busy (see claimAhead). */
-const CLAIMS_AHEAD = 2;
 const WAITING_SWEEP_MS = 500;
 
 export type AgentExit = 'shutdown' | 'stopped';
@@ -398,25 +396,23 @@ export class Agent {
   }
 
   /**
-   * With every slot busy, the next waiting tasks are claimed now rather than when a slot frees, so
-   * each starts the moment one does instead of a control-plane round trip later (on a loaded host
-   * that round trip is most of the time a slot stands empty between tasks). Only the next
-   * CLAIMS_AHEAD (two slots can free close together), and only as many as the node expects to
-   * start soon (the look-ahead): a task claimed here counts as running on this node until it
-   * runs, or until it has waited too long and is handed back unstarted (trimWaiting).
+   * With every slot busy, the waiting tasks the node expects to start soon (its look-ahead) are
+   * claimed now rather than when a slot frees, so each starts the moment one does instead of a
+   * control-plane round trip later (on a loaded host that round trip is most of the time a slot
+   * stands empty between tasks), and their claims share calls. Their messages are held by this node
+   * either way; claiming them only moves the claim earlier. A task claimed here counts as running
+   * on this node until it runs, or until it has waited too long and is handed back unstarted
+   * (trimWaiting). A fixed few would leave slots empty whenever more than that freed close
+   * together.
    */
   private claimAhead(): void {
     const next = this.waiting[0];
     if (!next || this.stopTaking.signal.aborted || this.pauseUntil > Date.now()) return;
     if (next.task.requiredSlots <= this.slots.free) return;
-    const limit = Math.min(CLAIMS_AHEAD, this.ahead(Date.now()));
-    let claimed = this.waiting.filter((w) => w.claiming).length;
-    for (let i = 0; i < limit && claimed < limit; i++) {
-      const waiting = this.waiting[i];
-      if (!waiting) break;
-      if (waiting.claiming) continue;
-      waiting.claiming = this.beginClaim(waiting.task);
-      claimed++;
+    const expected = Math.min(this.waiting.length, this.ahead(Date.now()));
+    for (let i = 0; i < expected; i++) {
+      const waiting = this.waiting[i]!;
+      waiting.claiming ??= this.beginClaim(waiting.task);
     }
   }
 

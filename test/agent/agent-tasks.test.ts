@@ -297,7 +297,7 @@ describe('keeping slots busy', () => {
     // Claimed while the one slot was still taken, and started right after it freed.
     expect(claimOfNext.at).toBeLessThan(Date.parse(endOfBusy.endTime));
     expect(Date.parse(done.startTime)).toBeGreaterThanOrEqual(Date.parse(endOfBusy.endTime));
-    // Never more than two claimed ahead of a free slot.
+    // Never more claimed ahead of a free slot than the look-ahead of a one-slot node (two).
     const claimedAhead = controlPlane.claims.filter((c) => later.some((t) => t.dispatchId === c.body.dispatchId) && c.at < Date.parse(endOfBusy.endTime));
     expect(claimedAhead.length).toBeLessThanOrEqual(2);
     for (const task of later) await completion(task.taskId);
