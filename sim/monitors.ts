@@ -43,6 +43,11 @@ export interface NodeView {
   bootedAt(nodeId: string): number | undefined;
   /** Whether some live agent, or a message in a queue, still carries the dispatch. */
   carried(dispatchId: string): boolean;
+  /**
+   * Whether the node's live agent claims (or claimed) the dispatch ahead of a free slot: the store
+   * shows it running, but it takes no slot until the agent starts it.
+   */
+  waitsAhead(nodeId: string, dispatchId: string): boolean;
 }
 
 export const MONITORS = {
@@ -208,7 +213,9 @@ export class Monitors {
       if (slots !== undefined) {
         let used = 0;
         for (const other of this.tasks.values()) {
-          if (other.state === 'running' && other.nodeId === task.nodeId && (other.startedAt ?? 0) >= boot) used += other.slots;
+          if (other.state !== 'running' || other.nodeId !== task.nodeId || (other.startedAt ?? 0) < boot) continue;
+          if (other.dispatchId && this.nodes.waitsAhead(task.nodeId, other.dispatchId)) continue;
+          used += other.slots;
         }
         if (used > slots) return this.fail(MONITORS.slots, `${name} started on ${task.nodeId}: ${used} slots in use, the node has ${slots}`);
       }

@@ -82,6 +82,10 @@ export class World {
       },
       bootedAt: (nodeId) => this.agents.get(nodeId)?.bootedAt,
       carried: (dispatchId) => this.carried(dispatchId),
+      waitsAhead: (nodeId, dispatchId) => {
+        const agent = this.agents.get(nodeId);
+        return agent?.alive === true && agent.waitsAhead(dispatchId);
+      },
     });
     if (scenario.pool.autoScale) this.monitors.watch(new AutoScaleMonitors(scenario.pool.autoScale, this.poolNodes()));
     this.storeEnv = {

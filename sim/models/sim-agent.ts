@@ -2,7 +2,10 @@
 // pool's queues (highest band first), claims each before "running" it, runs it for a duration and
 // with an exit code drawn from the seed, reports its end and deletes the message, keeps the lease
 // alive while it runs, heartbeats and obeys the answers (kill, drain, shutdown). A crash loses
-// everything it held; its messages come back when their leases end.
+// everything it held; its messages come back when their leases end. Like the real agent, while its
+// slots are full it may take a message and claim it ahead: the task starts when a slot frees, is
+// listed apart in heartbeats, ends terminated without starting when a kill names it, and goes back
+// unstarted (no requeue counted) when it has waited too long or the node leaves.
 import {
   PRIORITY_BANDS,
   poolQueueName,
@@ -49,6 +52,8 @@ interface Held {
   task: TaskMessage;
   queue: MemoryWorkQueue;
   message: QueueMessage;
+  /** Slots it takes: none for a task claimed ahead that was killed before it started. */
+  slots: number;
   startedAt: number;
   finishAt: number;
   exitCode: number | null;
@@ -58,7 +63,24 @@ interface Held {
   retryAt: number;
 }
 
+/** A task claimed ahead, waiting for a slot. */
+interface Ahead {
+  task: TaskMessage;
+  queue: MemoryWorkQueue;
+  message: QueueMessage;
+  claimedAt: number;
+  renewAt: number;
+  /** A call about it (the hand-back) is out. */
+  busy: boolean;
+  /** A hand-back that did not get through is tried again from then. */
+  retryAt: number;
+}
+
 const REPORT_RETRY_MS = 500;
+/** Tasks claimed ahead at most (the real agent's look-ahead is larger; two exercise the protocol). */
+const AHEAD_MAX = 2;
+/** A task claimed ahead that has waited this long with the slots still full may go back (the real agent's WAITING_HOLD_MS). */
+const AHEAD_HOLD_MS = 2_000;
 const IDLE_POLL_MS = 500;
 /** What the real agent waits after a NodeNotUsable refusal (its unreachableMaxMs). */
 const NOT_USABLE_BACKOFF_MS = 10_000;
@@ -69,6 +91,8 @@ export class SimAgent {
   left = false;
   private draining = false;
   private readonly held = new Map<string, Held>();
+  private readonly ahead = new Map<string, Ahead>();
+  private readonly claimingAhead = new Set<string>();
   private usedSlots = 0;
   private polling = false;
   private nextPollAt: number;
@@ -104,7 +128,12 @@ export class SimAgent {
   }
 
   holds(dispatchId: string): boolean {
-    return this.held.has(dispatchId);
+    return this.held.has(dispatchId) || this.ahead.has(dispatchId);
+  }
+
+  /** Claimed ahead, or being claimed ahead: running in the store, in no slot yet. */
+  waitsAhead(dispatchId: string): boolean {
+    return this.ahead.has(dispatchId) || this.claimingAhead.has(dispatchId);
   }
 
   /** The node dies: nothing it held is reported or given back. */
@@ -121,7 +150,27 @@ export class SimAgent {
       steps.push({ owner, label: `${owner}: heartbeat`, run: () => this.startHeartbeat(false) });
     }
     if (this.canPoll(now)) {
-      steps.push({ owner, label: `${owner}: receive a task`, run: () => this.env.spawn(this.nodeId, 'poll', () => this.poll()) });
+      steps.push({ owner, label: `${owner}: receive a task`, run: () => this.env.spawn(this.nodeId, 'poll', () => this.poll(false)) });
+    }
+    if (this.canClaimAhead(now)) {
+      steps.push({ owner, label: `${owner}: receive a task and claim it ahead`, run: () => this.env.spawn(this.nodeId, 'poll ahead', () => this.poll(true)) });
+    }
+    for (const waiting of this.ahead.values()) {
+      if (waiting.busy) continue;
+      const name = `${waiting.task.jobId}/${waiting.task.taskId}`;
+      // A draining node gives back what it has not started, as the real agent does when it stops taking work.
+      if (this.fits(waiting.task) && !this.draining) {
+        steps.push({ owner, label: `${owner}: start ${name}, claimed ahead`, run: () => this.startAhead(waiting) });
+      } else if ((this.draining || now - waiting.claimedAt >= AHEAD_HOLD_MS) && now >= waiting.retryAt) {
+        const handBack = () => {
+          waiting.busy = true;
+          this.env.spawn(this.nodeId, `hand back ${name}`, () => this.handBack(waiting));
+        };
+        steps.push({ owner, label: `${owner}: hand back ${name}, claimed ahead, unstarted`, run: handBack });
+      }
+      if (now >= waiting.renewAt) {
+        steps.push({ owner, label: `${owner}: renew lease of ${name}, claimed ahead`, run: () => this.env.spawn(this.nodeId, `renew ${name}`, () => this.renewAhead(waiting)) });
+      }
     }
     for (const held of this.held.values()) {
       const name = `${held.task.jobId}/${held.task.taskId}`;
@@ -147,7 +196,7 @@ export class SimAgent {
 
   /** Changes whenever what the next heartbeat would report changes. */
   reportSignature(): string {
-    return `${this.draining}|${[...this.held.keys()].join(',')}`;
+    return `${this.draining}|${[...this.held.keys()].join(',')}|${[...this.ahead.keys()].join(',')}`;
   }
 
   /** What the next heartbeat reports. */
@@ -159,13 +208,15 @@ export class SimAgent {
       state: this.draining ? 'leavingpool' : this.held.size > 0 ? 'running' : 'idle',
       bootTime: this.bootTime,
       taskSlots: this.taskSlots,
-      runningTasks: [...this.held.values()].map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
+      runningTasks: [...this.held.values()].filter((h) => h.slots > 0).map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, slots: task.requiredSlots })),
+      ...(this.ahead.size ? { claimedAhead: [...this.ahead.values()].map(({ task }) => ({ jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId })) } : {}),
       metrics: { cpuPercent: 0, memoryBytes: 0 },
     };
   }
 
   nextEventAt(): number | undefined {
     if (!this.alive || this.left) return undefined;
+    const now = this.env.clock.now();
     const times: number[] = [];
     if (!this.heartbeating) times.push(this.nextHeartbeatAt);
     if (this.wantsWork()) {
@@ -179,11 +230,41 @@ export class SimAgent {
       times.push(Math.max(held.finishAt, held.retryAt));
       if (held.renewAt < held.finishAt) times.push(held.renewAt);
     }
+    for (const waiting of this.ahead.values()) {
+      if (waiting.busy) continue;
+      times.push(waiting.renewAt);
+      if (this.fits(waiting.task) && !this.draining) times.push(now);
+      else times.push(Math.max(waiting.retryAt, this.draining ? now : waiting.claimedAt + AHEAD_HOLD_MS));
+    }
+    if (this.wantsAhead()) {
+      for (const name of this.queueNames) {
+        const at = this.env.queues.nextVisibleAt(name);
+        if (at !== undefined) times.push(Math.max(at, this.nextPollAt));
+      }
+    }
     return times.length ? Math.min(...times) : undefined;
   }
 
+  /** A free slot goes to a task claimed ahead first, as the real agent starts its waiting tasks before it receives more. */
   private wantsWork(): boolean {
-    return !this.draining && !this.polling && this.usedSlots < this.taskSlots;
+    return !this.draining && !this.polling && this.usedSlots < this.taskSlots && ![...this.ahead.values()].some((w) => this.fits(w.task));
+  }
+
+  /** Slots full: a message may be taken and claimed ahead. */
+  private wantsAhead(): boolean {
+    return !this.draining && !this.polling && this.usedSlots >= this.taskSlots && this.ahead.size < AHEAD_MAX;
+  }
+
+  private fits(task: TaskMessage): boolean {
+    return task.requiredSlots <= this.taskSlots - this.usedSlots;
+  }
+
+  private canClaimAhead(now: number): boolean {
+    if (!this.wantsAhead() || now < this.nextPollAt) return false;
+    return this.queueNames.some((name) => {
+      const at = this.env.queues.nextVisibleAt(name);
+      return at !== undefined && at <= now;
+    });
   }
 
   private canPoll(now: number): boolean {
@@ -194,7 +275,8 @@ export class SimAgent {
     });
   }
 
-  private async poll(): Promise<void> {
+  /** Takes one message; `ahead`: every slot is busy, and a granted claim waits for one to free. */
+  private async poll(ahead: boolean): Promise<void> {
     this.polling = true;
     try {
       let received: { queue: MemoryWorkQueue; message: QueueMessage } | undefined;
@@ -215,65 +297,136 @@ export class SimAgent {
         await queue.delete(message);
         return;
       }
-      const same = this.held.get(task.dispatchId);
+      const same = this.held.get(task.dispatchId) ?? this.ahead.get(task.dispatchId);
       if (same) {
         // Our own task, whose lease lapsed: keep holding it under the new receipt.
         same.message = message;
         return;
       }
-      if (task.requiredSlots > this.taskSlots - this.usedSlots) {
+      if (ahead ? task.requiredSlots > this.taskSlots : !this.fits(task)) {
         await queue.extendLease(message, 0);
         this.nextPollAt = this.env.clock.now() + IDLE_POLL_MS;
         return;
       }
       const name = `${task.jobId}/${task.taskId}`;
-      this.usedSlots += task.requiredSlots;
+      const slots = ahead ? 0 : task.requiredSlots;
+      this.usedSlots += slots;
       let claim;
+      if (ahead) this.claimingAhead.add(task.dispatchId);
       try {
         claim = await this.env.hostCall(`claim ${name} [${task.dispatchId}] for ${this.nodeId}`, (ctx) =>
           claimTask(ctx, { poolId: this.poolId, nodeId: this.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, bootTime: this.bootTime }),
         );
       } catch {
-        // Unreachable: leave the message, it reappears when its lease ends.
+        // Unreachable: leave the message, it reappears when its lease ends. A claim ahead whose
+        // answer never came may have been granted: it stays counted as waiting ahead, not running.
         if (this.alive) {
-          this.usedSlots -= task.requiredSlots;
+          this.usedSlots -= slots;
           this.nextPollAt = this.env.clock.now() + IDLE_POLL_MS;
         }
         return;
       }
+      this.claimingAhead.delete(task.dispatchId);
       if (!this.alive) return;
       if (!claim.granted && claim.reason === 'NodeNotUsable') {
         // The task is fine, this node is not: give the message back for another node.
-        this.usedSlots -= task.requiredSlots;
+        this.usedSlots -= slots;
         await queue.extendLease(message, 0).catch(() => undefined);
         this.nextPollAt = this.env.clock.now() + NOT_USABLE_BACKOFF_MS;
         return;
       }
       if (!claim.granted) {
-        this.usedSlots -= task.requiredSlots;
+        this.usedSlots -= slots;
         this.env.note(`${this.nodeId}: claim of ${name} refused (${claim.reason}); message deleted`);
         await queue.delete(message).catch(() => undefined);
         return;
       }
       const now = this.env.clock.now();
-      const profile = this.env.profile(task);
-      const limit = task.maxWallClockMs;
-      const timedOut = limit !== undefined && profile.durationMs > limit;
-      this.held.set(task.dispatchId, {
-        task,
-        queue,
-        message,
-        startedAt: now,
-        finishAt: now + (timedOut ? limit! : profile.durationMs),
-        exitCode: timedOut ? null : profile.exitCode,
-        ...(timedOut ? { killedBy: 'maxWallClockTime' as const } : {}),
-        renewAt: now + this.env.leaseMs / 2,
-        reporting: false,
-        retryAt: 0,
-      });
+      if (ahead) this.ahead.set(task.dispatchId, { task, queue, message, claimedAt: now, renewAt: now + this.env.leaseMs / 2, busy: false, retryAt: 0 });
+      else this.run(task, queue, message);
     } finally {
       this.polling = false;
     }
+  }
+
+  /** The claimed task starts now, in slots already counted as used. */
+  private run(task: TaskMessage, queue: MemoryWorkQueue, message: QueueMessage): void {
+    const now = this.env.clock.now();
+    const profile = this.env.profile(task);
+    const limit = task.maxWallClockMs;
+    const timedOut = limit !== undefined && profile.durationMs > limit;
+    this.held.set(task.dispatchId, {
+      task,
+      queue,
+      message,
+      slots: task.requiredSlots,
+      startedAt: now,
+      finishAt: now + (timedOut ? limit! : profile.durationMs),
+      exitCode: timedOut ? null : profile.exitCode,
+      ...(timedOut ? { killedBy: 'maxWallClockTime' as const } : {}),
+      renewAt: now + this.env.leaseMs / 2,
+      reporting: false,
+      retryAt: 0,
+    });
+  }
+
+  private startAhead(waiting: Ahead): void {
+    this.ahead.delete(waiting.task.dispatchId);
+    this.usedSlots += waiting.task.requiredSlots;
+    this.run(waiting.task, waiting.queue, waiting.message);
+  }
+
+  /** Ends a task claimed ahead as terminated, without starting it: reported like any end, holding no slot. */
+  private endUnstarted(waiting: Ahead): void {
+    this.ahead.delete(waiting.task.dispatchId);
+    const now = this.env.clock.now();
+    this.held.set(waiting.task.dispatchId, {
+      task: waiting.task,
+      queue: waiting.queue,
+      message: waiting.message,
+      slots: 0,
+      startedAt: now,
+      finishAt: now,
+      exitCode: null,
+      killedBy: 'terminate',
+      renewAt: now + this.env.leaseMs / 2,
+      reporting: false,
+      retryAt: 0,
+    });
+  }
+
+  /** Gives a task claimed ahead back to the control plane unstarted (no requeue counted), then its message to the queue. */
+  private async handBack(waiting: Ahead): Promise<void> {
+    const { task } = waiting;
+    const released = await this.release(task, true);
+    if (!this.alive) return;
+    if (!released) {
+      waiting.busy = false;
+      waiting.retryAt = this.env.clock.now() + REPORT_RETRY_MS;
+      return;
+    }
+    this.ahead.delete(task.dispatchId);
+    await waiting.queue.extendLease(waiting.message, 0).catch(() => undefined);
+  }
+
+  private async release(task: TaskMessage, unstarted: boolean): Promise<boolean> {
+    return this.env
+      .hostCall(`release ${task.jobId}/${task.taskId}${unstarted ? ' unstarted' : ''} from ${this.nodeId}`, (ctx) =>
+        releaseTask(ctx, { poolId: this.poolId, nodeId: this.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId, ...(unstarted ? { unstarted } : {}) }),
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+  }
+
+  private async renewAhead(waiting: Ahead): Promise<void> {
+    try {
+      waiting.message = await waiting.queue.extendLease(waiting.message, this.env.leaseMs);
+    } catch {
+      // The lease was lost; the claim decides who runs it.
+    }
+    waiting.renewAt = this.env.clock.now() + this.env.leaseMs / 2;
   }
 
   private async renew(held: Held): Promise<void> {
@@ -319,7 +472,7 @@ export class SimAgent {
     }
     if (!this.alive) return;
     this.held.delete(task.dispatchId);
-    this.usedSlots -= task.requiredSlots;
+    this.usedSlots -= held.slots;
     await held.queue.delete(held.message).catch(() => undefined);
   }
 
@@ -345,6 +498,12 @@ export class SimAgent {
   private async obey(answer: HeartbeatResponse): Promise<void> {
     const now = this.env.clock.now();
     for (const target of answer.kill) {
+      const waiting = this.ahead.get(target.dispatchId);
+      if (waiting && !waiting.busy) {
+        this.env.note(`${this.nodeId}: ends ${target.jobId}/${target.taskId}, claimed ahead, unstarted`);
+        this.endUnstarted(waiting);
+        continue;
+      }
       const held = this.held.get(target.dispatchId);
       if (held && !held.reporting && held.finishAt > now) {
         this.env.note(`${this.nodeId}: kills ${target.jobId}/${target.taskId}`);
@@ -356,18 +515,20 @@ export class SimAgent {
     if (answer.shutdown && !this.left) {
       this.left = true;
       this.draining = true;
-      this.env.note(`${this.nodeId}: shuts down, giving back ${this.held.size} task(s)`);
+      this.env.note(`${this.nodeId}: shuts down, giving back ${this.held.size + this.ahead.size} task(s)`);
+      for (const waiting of [...this.ahead.values()]) {
+        if (waiting.busy) continue;
+        await this.release(waiting.task, true);
+        await waiting.queue.extendLease(waiting.message, 0).catch(() => undefined);
+        this.ahead.delete(waiting.task.dispatchId);
+      }
       for (const held of [...this.held.values()]) {
         if (held.reporting) continue;
         const { task } = held;
-        await this.env
-          .hostCall(`release ${task.jobId}/${task.taskId} from ${this.nodeId}`, (ctx) =>
-            releaseTask(ctx, { poolId: this.poolId, nodeId: this.nodeId, jobId: task.jobId, taskId: task.taskId, dispatchId: task.dispatchId }),
-          )
-          .catch(() => undefined);
+        await this.release(task, false);
         await held.queue.extendLease(held.message, 0).catch(() => undefined);
         this.held.delete(task.dispatchId);
-        this.usedSlots -= task.requiredSlots;
+        this.usedSlots -= held.slots;
       }
     } else if (answer.drain) {
       this.draining = true;
