@@ -434,22 +434,24 @@ export class Agent {
 
   /** A waiting message goes back to the queue; one claimed ahead is released to the control plane first. */
   private async returnWaiting(waiting: WaitingTask): Promise<void> {
-    const { task, lease, claiming } = waiting;
-    if (!claiming) return this.giveBack(lease);
-    const outcome = await claiming.outcome;
-    claiming.done();
-    if (typeof outcome !== 'object') return this.settleUngranted(outcome, lease);
-    await this.release({ task, lease }, true);
+    if (!waiting.claiming) return this.giveBack(waiting.lease);
+    if (await this.grantedAhead(waiting, waiting.claiming)) await this.release(waiting, true);
   }
 
   /** A task claimed ahead that the control plane asked to kill before it started: it ends terminated, unstarted. */
-  private async endKilledAhead(waiting: WaitingTask): Promise<void> {
-    const { task, lease, claiming } = waiting;
-    const outcome = await claiming!.outcome;
-    claiming!.done();
-    if (typeof outcome !== 'object') return this.settleUngranted(outcome, lease);
+  private async endKilledAhead(waiting: WaitingTask, claiming: Claiming): Promise<void> {
+    if (!(await this.grantedAhead(waiting, claiming))) return;
     const now = new Date();
-    await this.reportEnd(task, lease, terminatedOutcome(now, now));
+    await this.reportEnd(waiting.task, waiting.lease, terminatedOutcome(now, now));
+  }
+
+  /** Waits for the answer to a claim made ahead; the message of one not granted is settled here. Resolves whether the task is this node's. */
+  private async grantedAhead({ lease }: WaitingTask, claiming: Claiming): Promise<boolean> {
+    const outcome = await claiming.outcome;
+    claiming.done();
+    if (typeof outcome === 'object') return true;
+    await this.settleUngranted(outcome, lease);
+    return false;
   }
 
   /** The message of a claim that was not granted: left to reappear (its lease ends), given back, or deleted. */
@@ -727,7 +729,8 @@ export class Agent {
       const ahead = this.waiting.findIndex((w) => w.claiming && w.task.dispatchId === target.dispatchId && matches(w.task));
       if (ahead !== -1) {
         this.log(`terminating ${target.jobId}/${target.taskId} before it started`);
-        this.track(this.endKilledAhead(this.waiting.splice(ahead, 1)[0]!));
+        const [waiting] = this.waiting.splice(ahead, 1);
+        this.track(this.endKilledAhead(waiting!, waiting!.claiming!));
         this.capacityChanged.wake();
       }
     }

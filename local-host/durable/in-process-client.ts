@@ -107,7 +107,6 @@ function inProcessTarget(config: AxiosRequest): { url: URL; management: InProces
   return management ? { url, management } : undefined;
 }
 
-
 function continuation(config: AxiosRequest): { continuationToken?: string } {
   const token = headerOf(config, 'x-ms-continuation-token');
   return token ? { continuationToken: token } : {};
