@@ -9,7 +9,7 @@ import { startAzurite, type AzuriteHandle } from '../../local-host/services/azur
 import { LocalScaleSetProvider } from '../../shared/adapters/local-scale-set-provider.js';
 import { ScaleSetError, type ProvisionedNode } from '../../shared/ports/scale-set-provider.js';
 import { ControlPlaneDouble, TEST_AGENT_KEY } from './support/control-plane-double.js';
-import { agentPids, enqueue, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
+import { agentPids, enqueue, sessionOf, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
 
 let azurite: AzuriteHandle;
 let controlPlane: ControlPlaneDouble;
@@ -55,6 +55,12 @@ describe('LocalScaleSetProvider', () => {
     expect(first.body).toMatchObject({ poolId, isDedicated: true, taskSlots: 2 });
     await heartbeatFrom(`${poolId}-d2`);
     expect(agentPids(`${poolId}-d1`)).toHaveLength(1);
+    // Each node's agent leads its own session, apart from the host and from the other nodes.
+    const [d1] = agentPids(`${poolId}-d1`);
+    const [d2] = agentPids(`${poolId}-d2`);
+    expect(sessionOf(d1!)).toBe(d1);
+    expect(sessionOf(d2!)).toBe(d2);
+    expect(sessionOf(process.pid)).not.toBe(d1);
 
     // The nodes do work.
     const task = taskMessage('true');

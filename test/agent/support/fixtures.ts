@@ -56,6 +56,13 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Pids of live agent processes started for this node id (found through /proc, as ps would). */
+/** The session a process belongs to (field 6 of /proc/PID/stat). */
+export function sessionOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses; the fields after it do not.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
 export function agentPids(nodeId: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
