@@ -12,6 +12,7 @@ export function azuriteModule<T>(relative: string): T {
   withoutTelemetry();
   withoutIndexRebuilds();
   withExtentCache();
+  withoutExtentFlushes();
   return azuriteModuleRaw<T>(relative);
 }
 
@@ -114,6 +115,28 @@ function withExtentCache(): void {
     const cached = cacheOf(this).get(chunk);
     if (cached) return Readable.from([cached], { objectMode: false });
     return read.call(this, chunk, contextId);
+  };
+}
+
+/**
+ * Azurite flushes the extent file to the disk (fdatasync) after every append, so every queued
+ * message waited for the disk, and the syncs queued up in libuv's four-thread pool behind each
+ * other. That flush keeps nothing safe: which messages exist, and where their text lies, is kept
+ * in Azurite's lokijs databases, which it writes out every 5 seconds without a sync, so a crash of
+ * the host (or of the machine) loses the last seconds of the queues either way; the text of a
+ * message they no longer name cannot be found. The job orchestration's sweeps resend what a lost
+ * queue held. Appends now end once the data is written to the file, which a crash of the process
+ * does not undo. (The host's own stores write their journals the same way: see
+ * shared/app/context.ts and local-host/durable/journal.ts.)
+ */
+function withoutExtentFlushes(): void {
+  const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
+  const proto = store?.prototype;
+  if (!proto || typeof proto.streamPipe !== 'function' || proto.streamPipe.name === 'streamPipeUnflushed') return;
+  const pipe = proto.streamPipe as (this: object, rs: unknown, ws: unknown, fd: number | undefined, contextId?: string) => Promise<number>;
+  // Without a descriptor, streamPipe resolves when the write stream finishes, skipping only the flush.
+  proto.streamPipe = function streamPipeUnflushed(this: object, rs: unknown, ws: unknown, _fd: number | undefined, contextId?: string) {
+    return pipe.call(this, rs, ws, undefined, contextId);
   };
 }
 
