@@ -55,7 +55,6 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Pids of live agent processes started for this node id (found through /proc, as ps would). */
 /** The session a process belongs to (field 6 of /proc/PID/stat). */
 export function sessionOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -63,6 +62,7 @@ export function sessionOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
 }
 
+/** Pids of live agent processes started for this node id (found through /proc, as ps would). */
 export function agentPids(nodeId: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
