@@ -125,9 +125,10 @@ function withExtentCache(): void {
  * in Azurite's lokijs databases, which it writes out every 5 seconds without a sync, so a crash of
  * the host (or of the machine) loses the last seconds of the queues either way; the text of a
  * message they no longer name cannot be found. The job orchestration's watchdog sends a queued
- * task's message again once its queue is empty (job-runner.ts, checkInflight). Appends now end once the data is written to the file, which a crash of the process
- * does not undo. (The host's own stores write their journals the same way: see
- * shared/app/context.ts and local-host/durable/journal.ts.)
+ * task's message again once its queue is empty (job-runner.ts, checkInflight). Appends now end
+ * once the data is written to the file, which a crash of the process does not undo. (The host's
+ * own stores write their journals the same way: see shared/app/context.ts and
+ * local-host/durable/journal.ts.)
  */
 function withoutExtentFlushes(): void {
   const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
