@@ -85,11 +85,29 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
       skipped.push(taskId);
       return;
     }
-    await queue.send(JSON.stringify(message));
+    try {
+      await queue.send(JSON.stringify(message));
+    } catch (error) {
+      await unmarkQueued(ctx, key, taskId, message.dispatchId).catch(() => undefined);
+      throw error;
+    }
     dispatched.push(taskId);
   });
   if (dispatched.length) requestAutoScaleSoon(ctx, job.item.poolInfo.poolId);
   return { dispatched, skipped };
+}
+
+/**
+ * A message that could not be sent (the queue failed or throttled past its client's retries):
+ * the task goes back to waiting, so the activity's retry, which rebuilds the job's DAG from the
+ * store, dispatches it again at once. Left queued, it would wait for the job's watchdog, which
+ * sends a lost message again only once the whole queue is empty. Had the send reached the queue
+ * after all, that message names a dispatch no longer current, and its claim is refused.
+ */
+async function unmarkQueued(ctx: AppContext, key: string, taskId: string, dispatchId: string): Promise<void> {
+  await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) =>
+    item.scheduling === 'queued' && item.dispatchId === dispatchId ? { ...item, scheduling: 'waiting' as const, dispatchId: undefined, band: undefined, queuedAt: undefined } : undefined,
+  );
 }
 
 export function newDispatchId(task: TaskDoc): string {

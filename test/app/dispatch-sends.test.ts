@@ -1,23 +1,33 @@
 // A dispatch sends its tasks' messages in the order it is given (the job's dispatch order), a
 // bounded number at a time: the first of a burst is on the queue after one send, not after all.
+// A message that cannot be sent leaves its task waiting, for the advance's retry to dispatch.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
-import { toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
+import { jobKey, taskKey, toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
+import { advanceJob, type AdvanceRequest } from '../../shared/app/job-progress.js';
 import { dispatchTasks } from '../../shared/app/task-lifecycle.js';
 import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import type { SendOptions } from '../../shared/ports/work-queue.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
 
-/** A queue whose sends wait until the test lets them through, recording the order they began in. */
+/**
+ * A queue whose sends wait until the test lets them through (while `holding`), recording the
+ * order they began in; a send for a task in `failOnce` fails, once, as a queue past its client's
+ * retries does.
+ */
 class HeldSendQueue extends MemoryWorkQueue {
   readonly began: string[] = [];
+  holding = true;
+  readonly failOnce = new Set<string>();
   private held: (() => void)[] = [];
 
   override async send(body: string, options?: SendOptions): Promise<{ messageId: string }> {
-    this.began.push((JSON.parse(body) as { taskId: string }).taskId);
-    await new Promise<void>((resolve) => this.held.push(resolve));
+    const { taskId } = JSON.parse(body) as { taskId: string };
+    this.began.push(taskId);
+    if (this.holding) await new Promise<void>((resolve) => this.held.push(resolve));
+    if (this.failOnce.delete(taskId)) throw Object.assign(new Error('The server is busy.'), { statusCode: 503 });
     return super.send(body, options);
   }
 
@@ -41,7 +51,7 @@ beforeEach(async () => {
   ctx = await appContext();
   const at = new Date(clock.now()).toISOString();
   const { job, tasks } = validateJobSubmission({ id: 'j', poolInfo: { poolId: 'p' }, tasks: ids.map((id) => ({ id, commandLine: '/bin/true' })) });
-  await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active', taskSlotsPerNode: 1 } as never);
+  await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active', taskSlotsPerNode: 1, targetDedicatedNodes: 1, targetLowPriorityNodes: 0, currentDedicatedNodes: 1, currentLowPriorityNodes: 0 } as never);
   await ctx.jobs.create(toJobDoc(newStoredJob(job, at)));
   for (const task of tasks) await ctx.tasks.create(toTaskDoc('j', newStoredTask(task, at)));
 });
@@ -74,5 +84,25 @@ describe('dispatch sends', () => {
     expect(queue.began).toEqual(order);
     expect(result.dispatched.sort()).toEqual([...ids].sort());
     expect(await queue.approximateCount()).toBe(40);
+  });
+
+  it('puts a task whose message could not be sent back to waiting, and the retried advance dispatches it at once', async () => {
+    queue.holding = false;
+    queue.failOnce.add('t5');
+    const request: AdvanceRequest = { jobId: 'j', runId: 'run', seq: 1, ended: [], added: [], reload: false, sweep: false, dispatch: true, maxParallelTasks: -1 };
+    await expect(advanceJob(ctx, request)).rejects.toThrow('The server is busy.');
+    const failed = await ctx.tasks.read(taskKey('t5'), jobKey('j'));
+    expect(failed!.item).toMatchObject({ scheduling: 'waiting', state: 'active' });
+    expect(failed!.item.dispatchId).toBeUndefined();
+
+    // The activity's retry: the same request, its DAG rebuilt from the store.
+    await advanceJob(ctx, request);
+    const messages = await queue.receive(32, 60_000);
+    messages.push(...(await queue.receive(32, 60_000)));
+    const sent = messages.map((m) => JSON.parse(m.body) as { taskId: string; dispatchId: string });
+    expect(sent.map((m) => m.taskId).sort()).toEqual([...ids].sort());
+    const current = await ctx.tasks.read(taskKey('t5'), jobKey('j'));
+    expect(current!.item.scheduling).toBe('queued');
+    expect(sent.find((m) => m.taskId === 't5')!.dispatchId).toBe(current!.item.dispatchId);
   });
 });
