@@ -25,6 +25,7 @@ import {
   type TaskMessage,
 } from '../agent-protocol.js';
 import type { Stored } from '../ports/document-store.js';
+import type { WorkQueue } from '../ports/work-queue.js';
 import type { AppContext } from './context.js';
 import { jobKey, nodeKey, poolKey, taskKey, type JobDoc, type TaskDoc } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
@@ -65,7 +66,7 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
   const at = new Date(ctx.now()).toISOString();
   await forEachInOrder(taskIds, DISPATCH_CONCURRENCY, async (taskId) => {
     let message: TaskMessage | undefined;
-    await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
+    const marked = await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) => {
       if (!defect('dispatch-not-idempotent') && item.state === 'active' && item.scheduling === 'queued' && item.dispatchId && job.item.state === 'active') {
         // This dispatch ran before and died between marking the task queued and sending its
         // message (found by the simulator): send it again. A duplicate is harmless, since only
@@ -85,12 +86,7 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
       skipped.push(taskId);
       return;
     }
-    try {
-      await queue.send(JSON.stringify(message));
-    } catch (error) {
-      await unmarkQueued(ctx, key, taskId, message.dispatchId).catch(() => undefined);
-      throw error;
-    }
+    await sendOrPutBack(ctx, queue, message, marked?.after ? marked.before.item : undefined);
     dispatched.push(taskId);
   });
   if (dispatched.length) requestAutoScaleSoon(ctx, job.item.poolInfo.poolId);
@@ -98,16 +94,26 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
 }
 
 /**
- * A message that could not be sent (the queue failed or throttled past its client's retries):
- * the task goes back to waiting, so the activity's retry, which rebuilds the job's DAG from the
- * store, dispatches it again at once. Left queued, it would wait for the job's watchdog, which
- * sends a lost message again only once the whole queue is empty. Had the send reached the queue
- * after all, that message names a dispatch no longer current, and its claim is refused.
+ * Sends a task's message. When the send fails (the queue failing past its client's retries), the
+ * task document this call just moved to the message's dispatch goes back to what it was before,
+ * and the error is raised: the caller's retry then does both again at once. The advance activity's
+ * retry rebuilds the job's DAG from the store and finds the task waiting; a node repeats an end
+ * report that failed. Left queued, the task would wait for the job's watchdog, which sends a lost
+ * message again only once the whole queue is empty. Had the send reached the queue after all,
+ * that message names a dispatch no longer current, and its claim is refused.
  */
-async function unmarkQueued(ctx: AppContext, key: string, taskId: string, dispatchId: string): Promise<void> {
-  await updateWithRetry(ctx.tasks, taskKey(taskId), key, ({ item }) =>
-    item.scheduling === 'queued' && item.dispatchId === dispatchId ? { ...item, scheduling: 'waiting' as const, dispatchId: undefined, band: undefined, queuedAt: undefined } : undefined,
-  );
+async function sendOrPutBack(ctx: AppContext, queue: WorkQueue, message: TaskMessage, previous: TaskDoc | undefined): Promise<void> {
+  try {
+    await queue.send(JSON.stringify(message));
+  } catch (error) {
+    if (previous) {
+      const key = jobKey(message.jobId);
+      await updateWithRetry(ctx.tasks, taskKey(message.taskId), key, ({ item }) =>
+        item.scheduling === 'queued' && item.dispatchId === message.dispatchId ? previous : undefined,
+      ).catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 export function newDispatchId(task: TaskDoc): string {
@@ -281,7 +287,7 @@ export async function completeTask(ctx: AppContext, req: CompleteRequest): Promi
   });
   if (!result) return { accepted: false };
   if (!result.after) return { accepted: false, ended: duplicateOfEnd };
-  if (retryMessage) await queue.send(JSON.stringify(retryMessage));
+  if (retryMessage) await sendOrPutBack(ctx, queue, retryMessage, result.before.item);
   return { accepted: true, ended };
 }
 

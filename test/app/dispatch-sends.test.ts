@@ -1,13 +1,13 @@
 // A dispatch sends its tasks' messages in the order it is given (the job's dispatch order), a
 // bounded number at a time: the first of a burst is on the queue after one send, not after all.
-// A message that cannot be sent leaves its task waiting, for the advance's retry to dispatch.
+// A message that cannot be sent leaves its task as it was, for the caller's retry to send it.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
 import { jobKey, taskKey, toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
 import { advanceJob, type AdvanceRequest } from '../../shared/app/job-progress.js';
-import { dispatchTasks } from '../../shared/app/task-lifecycle.js';
+import { completeTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
 import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import type { SendOptions } from '../../shared/ports/work-queue.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
@@ -104,5 +104,36 @@ describe('dispatch sends', () => {
     const current = await ctx.tasks.read(taskKey('t5'), jobKey('j'));
     expect(current!.item.scheduling).toBe('queued');
     expect(sent.find((m) => m.taskId === 't5')!.dispatchId).toBe(current!.item.dispatchId);
+  });
+
+  it("puts a retried task back as it was when its retry's message could not be sent, and the node's repeated report sends it", async () => {
+    queue.holding = false;
+    const key = jobKey('j');
+    const stored = (await ctx.tasks.read(taskKey('t7'), key))!;
+    const claimed = {
+      ...stored.item,
+      state: 'running' as const,
+      scheduling: 'claimed' as const,
+      dispatchId: '0.0.first',
+      nodeInfo: { poolId: 'p', nodeId: 'n1' },
+      constraints: { ...stored.item.constraints, maxTaskRetryCount: 1 },
+    };
+    await ctx.tasks.replace(claimed, { ifMatch: stored.etag });
+    const at = new Date(clock.now()).toISOString();
+    const report = { poolId: 'p', nodeId: 'n1', jobId: 'j', taskId: 't7', dispatchId: '0.0.first', exitCode: 1, startTime: at, endTime: at };
+
+    queue.failOnce.add('t7');
+    await expect(completeTask(ctx, report)).rejects.toThrow('The server is busy.');
+    const after = (await ctx.tasks.read(taskKey('t7'), key))!.item;
+    expect(after).toMatchObject({ scheduling: 'claimed', dispatchId: '0.0.first', state: 'running' });
+    expect(after.executionInfo.retryCount).toBe(0);
+
+    // The node reports again, as it does while the control plane fails.
+    expect(await completeTask(ctx, report)).toMatchObject({ accepted: true });
+    const retried = (await ctx.tasks.read(taskKey('t7'), key))!.item;
+    expect(retried).toMatchObject({ scheduling: 'queued', state: 'active' });
+    expect(retried.executionInfo.retryCount).toBe(1);
+    const [message] = await queue.receive(1, 60_000);
+    expect(JSON.parse(message!.body)).toMatchObject({ taskId: 't7', dispatchId: retried.dispatchId, retryCount: 1 });
   });
 });
