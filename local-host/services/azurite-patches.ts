@@ -94,9 +94,13 @@ class ExtentCache {
   }
 }
 
+/** The prototype of Azurite's file extent store, which the two patches below change. */
+function extentStorePrototype(): Record<string, unknown> | undefined {
+  return azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default?.prototype;
+}
+
 function withExtentCache(): void {
-  const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
-  const proto = store?.prototype;
+  const proto = extentStorePrototype();
   if (!proto || typeof proto.appendExtent !== 'function' || typeof proto.readExtent !== 'function' || proto.readExtent.name === 'readExtentCached') return;
   const caches = new WeakMap<object, ExtentCache>();
   const cacheOf = (self: object) => {
@@ -131,8 +135,7 @@ function withExtentCache(): void {
  * local-host/durable/journal.ts.)
  */
 function withoutExtentFlushes(): void {
-  const store = azuriteModuleRaw<{ default?: { prototype: Record<string, unknown> } }>('common/persistence/FSExtentStore').default;
-  const proto = store?.prototype;
+  const proto = extentStorePrototype();
   if (!proto || typeof proto.streamPipe !== 'function' || proto.streamPipe.name === 'streamPipeUnflushed') return;
   const pipe = proto.streamPipe as (this: object, rs: unknown, ws: unknown, fd: number | undefined, contextId?: string) => Promise<number>;
   // Without a descriptor, streamPipe resolves when the write stream finishes, skipping only the flush.
