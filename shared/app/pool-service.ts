@@ -337,6 +337,7 @@ async function syncNodeDocs(ctx: AppContext, pool: PoolDoc, provisioned: Provisi
   const now = ctx.now();
   const listed = new Set(provisioned.map((n) => nodeKey(n.nodeId)));
   const lostInstances: string[] = [];
+  let requeueFailure: unknown;
   for (const node of provisioned) {
     const key = nodeKey(node.nodeId);
     const doc = docs.get(key);
@@ -350,7 +351,8 @@ async function syncNodeDocs(ctx: AppContext, pool: PoolDoc, provisioned: Provisi
     if (doc && lostAs && doc.state !== lostAs) {
       const updated = await updateWithRetry(ctx.nodes, key, pool.id, ({ item }) => ({ ...item, state: lostAs, stateTransitionTime: at, runningTasks: [] }));
       if (updated?.after) docs.set(key, updated.after.item);
-      await requeueTasksOfLostNode(ctx, pool, node.nodeId);
+      // A task whose message could not be sent comes back with its old message's lease.
+      await requeueTasksOfLostNode(ctx, pool, node.nodeId).catch((error: unknown) => (requeueFailure ??= error));
     }
     const lostFor = doc ? now - Date.parse(doc.stateTransitionTime) : Infinity;
     if (node.state === 'failed' || (node.state === 'evicted' && lostFor > LOST_NODE_RETENTION_MS)) lostInstances.push(node.nodeId);
@@ -367,6 +369,7 @@ async function syncNodeDocs(ctx: AppContext, pool: PoolDoc, provisioned: Provisi
       docs.delete(doc.id);
     }
   }
+  if (requeueFailure) throw requeueFailure;
 }
 
 /** Nodes whose heartbeats stopped: unusable, their tasks requeued, their instances replaced. */
@@ -374,8 +377,10 @@ export async function handleSilentNodes(ctx: AppContext, poolId: string, silentN
   if (!silentNodeIds.length) return;
   const pool = await ctx.pools.read(poolKey(poolId), poolKey(poolId));
   if (!pool) return;
-  for (const nodeId of silentNodeIds) await requeueTasksOfLostNode(ctx, pool.item, nodeId);
+  let requeueFailure: unknown;
+  for (const nodeId of silentNodeIds) await requeueTasksOfLostNode(ctx, pool.item, nodeId).catch((error: unknown) => (requeueFailure ??= error));
   deleteInBackground(ctx, pool.item, silentNodeIds, () => undefined);
+  if (requeueFailure) throw requeueFailure;
 }
 
 /** Waits for the provider calls this process has in flight (tests and shutdown). */

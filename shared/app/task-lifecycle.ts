@@ -99,10 +99,11 @@ export async function dispatchTasks(ctx: AppContext, jobId: string, taskIds: str
  * and the error is raised: the caller's retry then does both again at once. The advance activity's
  * retry rebuilds the job's DAG from the store and finds the task waiting; a node repeats an end
  * report that failed. Left queued, the task would wait for the job's watchdog, which sends a lost
- * message again only once the whole queue is empty. Had the send reached the queue after all,
+ * message again only once the whole queue is empty. A lost node's task goes back to the lost node,
+ * whose old message comes back when its lease runs out. Had the send reached the queue after all,
  * that message names a dispatch no longer current, and its claim is refused.
  */
-async function sendOrPutBack(ctx: AppContext, queue: WorkQueue, message: TaskMessage, previous: TaskDoc | undefined): Promise<void> {
+export async function sendOrPutBack(ctx: AppContext, queue: WorkQueue, message: TaskMessage, previous: TaskDoc | undefined): Promise<void> {
   try {
     await queue.send(JSON.stringify(message));
   } catch (error) {

@@ -1,13 +1,16 @@
 // A dispatch sends its tasks' messages in the order it is given (the job's dispatch order), a
 // bounded number at a time: the first of a burst is on the queue after one send, not after all.
-// A message that cannot be sent leaves its task as it was, for the caller's retry to send it.
+// A message that cannot be sent leaves its task as it was, for the caller's retry to send it (or,
+// for a lost node's task, for its old message to bring it back).
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
 import { jobKey, taskKey, toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
 import { advanceJob, type AdvanceRequest } from '../../shared/app/job-progress.js';
-import { completeTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
+import { requeueTasksOfLostNode } from '../../shared/app/autoscale-node-loss.js';
+import { newNodeDoc } from '../../shared/app/node-service.js';
+import { claimTask, completeTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
 import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import type { SendOptions } from '../../shared/ports/work-queue.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
@@ -135,5 +138,34 @@ describe('dispatch sends', () => {
     expect(retried.executionInfo.retryCount).toBe(1);
     const [message] = await queue.receive(1, 60_000);
     expect(JSON.parse(message!.body)).toMatchObject({ taskId: 't7', dispatchId: retried.dispatchId, retryCount: 1 });
+  });
+
+  it("leaves a lost node's task with that node when its new message could not be sent, and a claim of its old message requeues it", async () => {
+    queue.holding = false;
+    const key = jobKey('j');
+    const at = new Date(clock.now()).toISOString();
+    for (const [taskId, dispatchId] of [['t1', '0.0.one'], ['t2', '0.0.two'], ['t3', '0.0.three']] as const) {
+      const stored = (await ctx.tasks.read(taskKey(taskId), key))!;
+      await ctx.tasks.replace(
+        { ...stored.item, state: 'running', scheduling: 'claimed', dispatchId, nodeInfo: { poolId: 'p', nodeId: 'lost' }, executionInfo: { ...stored.item.executionInfo, startTime: at } },
+        { ifMatch: stored.etag },
+      );
+    }
+    await ctx.nodes.create({ ...newNodeDoc('p', 'lost', true, 1, at), state: 'unusable' });
+    const pool = (await ctx.pools.read('p', 'p'))!.item;
+
+    // The first task's send fails; the others are requeued all the same.
+    queue.failOnce.add('t1');
+    await expect(requeueTasksOfLostNode(ctx, pool, 'lost')).rejects.toThrow('The server is busy.');
+    const kept = (await ctx.tasks.read(taskKey('t1'), key))!.item;
+    expect(kept).toMatchObject({ scheduling: 'claimed', dispatchId: '0.0.one', nodeInfo: { nodeId: 'lost' } });
+    expect(kept.executionInfo.requeueCount).toBe(0);
+    const sent = (await queue.receive(32, 60_000)).map((m) => JSON.parse(m.body) as { taskId: string });
+    expect(sent.map((m) => m.taskId).sort()).toEqual(['t2', 't3']);
+    for (const taskId of ['t2', 't3']) expect((await ctx.tasks.read(taskKey(taskId), key))!.item).toMatchObject({ scheduling: 'queued', state: 'active' });
+
+    // The lost node's message for it comes back when its lease runs out: another node's claim of it is a requeue.
+    expect(await claimTask(ctx, { poolId: 'p', nodeId: 'other', jobId: 'j', taskId: 't1', dispatchId: '0.0.one' })).toMatchObject({ granted: true, requeueCount: 1 });
+    expect((await ctx.tasks.read(taskKey('t1'), key))!.item).toMatchObject({ scheduling: 'claimed', nodeInfo: { nodeId: 'other' } });
   });
 });
