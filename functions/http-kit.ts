@@ -3,7 +3,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { BatchError, invalidRequestBody, isBatchError, requestBodyTooLarge } from '../shared/batch/index.js';
-import { isStoreError } from '../shared/ports/errors.js';
+import { isQueueError, isStoreError } from '../shared/ports/errors.js';
 import { appContext } from '../shared/app/context.js';
 import { JOB_EVENT, JOB_ORCHESTRATOR, type JobOrchestrations } from '../shared/app/job-events.js';
 import type { Services } from '../shared/app/job-service.js';
@@ -37,7 +37,8 @@ export function api(handler: ApiHandler) {
 
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
   if (isBatchError(err)) return { status: err.status, jsonBody: err.body };
-  if (isStoreError(err, 'Throttled') || isStoreError(err, 'Unavailable')) {
+  // The store or a queue failing past its client's retries: the caller's retry is the remedy.
+  if (isStoreError(err, 'Throttled') || isStoreError(err, 'Unavailable') || isQueueError(err, 'Throttled') || isQueueError(err, 'Unavailable')) {
     const retryAfter = isStoreError(err) && err.retryAfterMs ? Math.ceil(err.retryAfterMs / 1000) : 1;
     return {
       status: 503,
