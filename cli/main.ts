@@ -31,10 +31,41 @@ Exit codes: 0 success, 1 the service refused or a task failed, 2 usage error.
 }
 
 const CLIENT_COMMANDS = new Set(['pool', 'job', 'task', 'demo']);
+const HELP_FLAGS = new Set(['--help', '-h']);
+
+/** `--help` or `-h` anywhere before a `--`: the command's usage instead of running it. */
+function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((arg) => HELP_FLAGS.has(arg));
+}
+
+/** The usage of one command, or of all when the command is not known. */
+async function commandUsage(command: string | undefined): Promise<string> {
+  switch (command) {
+    case 'pool':
+      return `${POOL_USAGE}\n\n${CONNECTION_USAGE}\n`;
+    case 'job':
+      return `${JOB_USAGE}\n\n${CONNECTION_USAGE}\n`;
+    case 'task':
+      return `${TASK_USAGE}\n\n${CONNECTION_USAGE}\n`;
+    case 'demo':
+      return `${DEMO_USAGE}\n`;
+    case 'host':
+      return `${(await import('./host-command.js')).HOST_USAGE}\n`;
+    case 'agent':
+      return `${(await import('./agent-command.js')).AGENT_USAGE}\n`;
+    default:
+      return usage();
+  }
+}
 
 /** The client commands (and the demo), callable in-process; resolves with the exit code. */
 export function runClientCommand(command: string, argv: string[], io: CliIO): Promise<number> {
   return runCommand(io, async () => {
+    if (CLIENT_COMMANDS.has(command) && wantsHelp(argv)) {
+      io.stdout.write(await commandUsage(command));
+      return 0;
+    }
     switch (command) {
       case 'pool':
         return poolCommand(argv, io);
@@ -61,6 +92,14 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(code);
   }
   try {
+    if (command !== undefined && HELP_FLAGS.has(command)) {
+      process.stdout.write(await usage());
+      return;
+    }
+    if ((command === 'host' || command === 'agent') && wantsHelp(rest)) {
+      process.stdout.write(await commandUsage(command));
+      return;
+    }
     switch (command) {
       case 'host': {
         const { hostCommand } = await import('./host-command.js');
@@ -72,8 +111,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       case undefined:
       case 'help':
-      case '--help':
-        process.stdout.write(await usage());
+        process.stdout.write(await commandUsage(rest[0]));
         return;
       default:
         throw new UsageError(`unknown command "${command}"\n\n${await usage()}`);

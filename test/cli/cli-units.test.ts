@@ -1,8 +1,10 @@
 // The CLI's pure parts: argument checking and usage errors (exit 2, nothing sent), where requests
 // go and with which key, job files, and how tables, errors, progress and summaries look.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ServiceError, type Resource, type TaskCounts } from '../../cli/batch-client.js';
 import { apiBaseOf, DEFAULT_ENDPOINT, resolveConnection } from '../../cli/connection.js';
@@ -77,6 +79,38 @@ describe('usage errors exit 2 with a message and the usage, before any request',
     expect(result.code).toBe(1);
     expect(result.err).toContain('cannot reach fnbatch at http://127.0.0.1:9');
     expect(result.err).not.toContain(nowhere.FNBATCH_KEY);
+  });
+});
+
+describe('--help and -h print the usage of the command asked about (exit 0), before any request', () => {
+  it.each([
+    [['pool', '--help'], 'fnbatch pool create --id ID', 'Connection'],
+    [['job', 'submit', 'no-such-file.json', '--help'], 'fnbatch job submit FILE.json|FILE.yaml', 'Connection'],
+    [['job', 'terminate', 'j', '--reason', '-h'], 'fnbatch job terminate ID', 'Connection'],
+    [['task', 'output', '-h'], 'fnbatch task output JOB TASK', 'Connection'],
+    [['demo', '--help'], 'fnbatch demo [--keep]', 'Starts a local host'],
+  ])('%j', async (argv, first, also) => {
+    const [command, ...rest] = argv as string[];
+    const result = await run(command!, ...rest);
+    expect(result.code).toBe(0);
+    expect(result.err).toBe('');
+    expect(result.out).toContain(first);
+    expect(result.out).toContain(also);
+  });
+
+  it('for the host and the agent, and for everything at the top level', () => {
+    const bin = fileURLToPath(new URL('../../bin/fnbatch.js', import.meta.url));
+    const cases: [string[], string][] = [
+      [['host', '--help'], 'fnbatch host [--app DIR]'],
+      [['agent', '-h'], 'fnbatch agent [--endpoint URL]'],
+      [['-h'], 'fnbatch task output JOB TASK'],
+      [['help', 'job'], 'fnbatch job submit'],
+    ];
+    for (const [argv, line] of cases) {
+      const result = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8', env: { ...process.env, ...nowhere } });
+      expect(result.status, `fnbatch ${argv.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain(line);
+    }
   });
 });
 
