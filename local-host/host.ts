@@ -16,7 +16,7 @@ import { serveDurableClientInProcess } from './durable/in-process-client.js';
 import { readHostJson, type HostJson } from './host-json.js';
 import { startHttpServer, type RunningHttpServer } from './http/http-server.js';
 import { buildHttpRoutes } from './http/http-routes.js';
-import { loadKeys, type HostKeys } from './http/keys.js';
+import { functionKeyFromEnv, KEYS_FILE_NAME, loadKeys, writeRunKeysFile, type HostKeys } from './http/keys.js';
 import { createInvoker, createInvokerWithId } from './invoker.js';
 import { startAzurite, type AzuriteHandle } from './services/azurite.js';
 import { startCosmos, type CosmosHandle } from './services/cosmos.js';
@@ -115,7 +115,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const functions = [...app.registry.functions.values()];
     validateRegistrations(functions, hostJson, settings.resolve.bind(settings));
 
-    const keys = await loadKeys({ dataDir });
+    const keys = await loadKeys({ dataDir, env: process.env });
+    let keysFile = dataDir && path.join(dataDir, KEYS_FILE_NAME);
+    if (!keysFile) {
+      const runKeys = await writeRunKeysFile(keys);
+      stops.push(() => runKeys.remove());
+      keysFile = runKeys.path;
+    }
     const hubName = settings.resolve(hostJson.durableTask.hubName);
     let origin = '';
     const clientData = (at: string) => durableClientData(at, hubName, keys.systemKey(DURABLE_SYSTEM_KEY_NAME));
@@ -194,7 +200,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       stops.push(() => listener.stop());
     }
 
-    printBanner(log, origin, hostJson, functions, keys, dataDir);
+    printBanner(log, origin, hostJson, functions, keysFile, dataDir);
     return { baseUrl: origin, port: server.port, app, keys, backend, hostJson, invoke, stop: stopAll };
   } catch (err) {
     await stopAll();
@@ -245,7 +251,8 @@ function appDependsOn(appDir: string, pkg: string): boolean {
   }
 }
 
-function printBanner(log: HostLog, origin: string, hostJson: HostJson, functions: RegisteredFunction[], keys: HostKeys, dataDir?: string) {
+// The keys themselves are never printed (a console is a log): only where to find them.
+function printBanner(log: HostLog, origin: string, hostJson: HostJson, functions: RegisteredFunction[], keysFile: string, dataDir?: string) {
   const prefix = hostJson.routePrefix ? `/${hostJson.routePrefix}` : '';
   const lines = [`fnbatch local host listening on ${origin}`, `  data: ${dataDir ?? 'in memory (nothing kept)'}`, '  functions:'];
   for (const fn of functions) {
@@ -257,7 +264,8 @@ function printBanner(log: HostLog, origin: string, hostJson: HostJson, functions
       lines.push(`    ${fn.name}: ${type}`);
     }
   }
-  lines.push(`  function key: ${keys.functionKey}  (send as x-functions-key or ?code=)`);
-  lines.push(`  master key:   ${keys.masterKey}`);
+  const functionKey = functionKeyFromEnv(process.env) ? 'FNBATCH_KEY' : `functionKey in the keys file`;
+  lines.push(`  keys: ${keysFile}  (readable by you only)`);
+  lines.push(`  function key: ${functionKey}  (send as x-functions-key or ?code=)`);
   log.info(lines.join('\n'));
 }

@@ -4,7 +4,8 @@
 // from the master key, so they are stable across restarts without being stored.
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type KeyAuthLevel = 'anonymous' | 'function' | 'admin' | 'system';
@@ -30,10 +31,25 @@ interface StoredKeys {
 
 export const KEYS_FILE_NAME = 'keys.json';
 
+/** Whether FNBATCH_KEY chooses the function key (as loadKeys reads it). */
+export function functionKeyFromEnv(env: NodeJS.ProcessEnv | undefined): boolean {
+  return env?.FNBATCH_KEY !== undefined && env.FNBATCH_KEY !== '';
+}
+
+/**
+ * Where a user finds an in-memory host's keys, which are never printed: a file readable only by
+ * its owner, in a folder of its own under the system's temporary folder, removed with `remove`.
+ */
+export async function writeRunKeysFile(keys: Pick<HostKeys, 'functionKey' | 'masterKey'>): Promise<{ path: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fnbatch-keys-'));
+  const file = join(dir, KEYS_FILE_NAME);
+  await writeFile(file, JSON.stringify({ functionKey: keys.functionKey, masterKey: keys.masterKey }, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 export async function loadKeys(opts: LoadKeysOptions): Promise<HostKeys> {
   const stored = opts.dataDir ? await loadOrCreateStoredKeys(opts.dataDir) : generateKeys();
-  const override = opts.env?.FNBATCH_KEY;
-  const functionKey = override !== undefined && override !== '' ? override : stored.functionKey;
+  const functionKey = functionKeyFromEnv(opts.env) ? opts.env!.FNBATCH_KEY! : stored.functionKey;
   return createHostKeys(functionKey, stored.masterKey);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,14 @@ describe('fnbatch host runs a Functions v4 app written outside this project, unc
     expect(viaCode.status).toBe(200);
     // {name:alpha} does not match digits.
     expect((await fetch(`${host.baseUrl}/v1/greet/123?code=${host.functionKey}`)).status).toBe(404);
+  });
+
+  it('prints where its keys are, never the keys: an in-memory host keeps them in an owner-only file', () => {
+    const keysFile = /keys: (\S+)/.exec(host.output())![1]!;
+    expect(statSync(keysFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(keysFile, 'utf8'))).toEqual({ functionKey: host.functionKey, masterKey: host.masterKey });
+    expect(host.output()).not.toContain(host.functionKey);
+    expect(host.output()).not.toContain(host.masterKey);
   });
 
   it('round-trips a binary body byte for byte', async () => {
@@ -52,6 +60,23 @@ describe('fnbatch host runs a Functions v4 app written outside this project, unc
     }, 'a processed and a poisoned message');
     expect(state.messages).toEqual([{ message: { job: 1 }, dequeueCount: 1 }]);
     expect(state.poisoned).toBe(1);
+  });
+});
+
+describe('fnbatch host takes its function key from FNBATCH_KEY when set', () => {
+  it('accepts that key, prints neither it nor the master key, and removes the run-keys file when it stops', async () => {
+    const chosen = 'a-key-chosen-by-the-user-0123456789';
+    const host = await startHostProcess(['--app', fixtureDir('outside-app'), '--in-memory'], { FNBATCH_KEY: chosen });
+    const keysFile = /keys: (\S+)/.exec(host.output())![1]!;
+    try {
+      expect((await fetch(`${host.baseUrl}/v1/greet/ada`, { headers: { 'x-functions-key': chosen } })).status).toBe(200);
+      expect(host.output()).toContain('function key: FNBATCH_KEY');
+      expect(host.output()).not.toContain(chosen);
+      expect(host.output()).not.toContain(host.masterKey);
+    } finally {
+      await host.stop();
+    }
+    expect(existsSync(keysFile)).toBe(false);
   });
 });
 

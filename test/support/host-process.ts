@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,10 +30,13 @@ export function startHostProcess(args: string[], env: NodeJS.ProcessEnv = {}): P
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-      const functionKey = /function key: (\S+)/.exec(out)?.[1];
-      const masterKey = /master key:\s+(\S+)/.exec(out)?.[1];
-      if (url && functionKey && masterKey) {
+      const keysFile = /keys: (\S+)/.exec(out)?.[1];
+      if (url && keysFile && /function key: /.test(out)) {
         clearTimeout(timer);
+        // The banner names the keys file; the keys themselves never appear in the output.
+        const stored = JSON.parse(readFileSync(keysFile, 'utf8')) as { functionKey: string; masterKey: string };
+        const functionKey = childEnv.FNBATCH_KEY || stored.functionKey;
+        const masterKey = stored.masterKey;
         resolve({
           child,
           baseUrl: url,
