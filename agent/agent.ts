@@ -112,6 +112,13 @@ interface HeldTask {
   lease: LeaseKeeper;
   run?: CommandRun;
   /**
+   * When it was launched on standby (see stage), until it starts: the launcher starts it in the
+   * slot of the next task to end. Until then it takes no slot and counts as claimed ahead.
+   */
+  stagedSince?: number;
+  /** A slot was free for it: asked to start now (see promoteStaged). */
+  promoting?: boolean;
+  /**
    * The process has ended and its slots are free; the task is held until its end is reported and
    * its message deleted, so a re-delivered message is still recognised as ours.
    */
@@ -241,7 +248,12 @@ export class Agent {
 
   /** Held tasks whose process has not ended yet: these occupy slots. */
   private running(): HeldTask[] {
-    return [...this.held.values()].filter((held) => !held.ended);
+    return [...this.held.values()].filter((held) => !held.ended && held.stagedSince === undefined);
+  }
+
+  /** Held tasks on standby at the launcher, not started yet. */
+  private staged(): HeldTask[] {
+    return [...this.held.values()].filter((held) => held.stagedSince !== undefined);
   }
 
   private async allSettled(): Promise<void> {
@@ -324,6 +336,7 @@ export class Agent {
       clearTimeout(this.resumeTimer);
       this.workLikely = () => undefined;
       // Taking no more work: what has not started goes back for other nodes.
+      this.cancelStaged();
       await Promise.all(this.waiting.splice(0).map((w) => this.returnWaiting(w)));
     }
   }
@@ -335,7 +348,7 @@ export class Agent {
    */
   private wanted(): number {
     const ahead = this.ahead(Date.now());
-    const inHand = this.waiting.length;
+    const inHand = this.waiting.length + this.staged().length;
     if (inHand > 0 && inHand > Math.floor(ahead / 2)) return 0;
     return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand);
   }
@@ -382,7 +395,7 @@ export class Agent {
       this.resumeTimer = setTimeout(() => this.startWaiting(), pause);
       return;
     }
-    let started = false;
+    let started = this.promoteStaged();
     while (this.waiting.length > 0 && this.waiting[0]!.task.requiredSlots <= this.slots.free) {
       const { task, lease, claiming } = this.waiting.shift()!;
       // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
@@ -393,6 +406,47 @@ export class Agent {
     }
     if (started) this.capacityChanged.wake();
     this.claimAhead();
+    this.stage();
+  }
+
+  /**
+   * A slot freed other than by an exit the launcher saw (a task that could not start, a claim
+   * refused): tasks on standby, queued before any waiting task, start in it now. The slot is
+   * taken at once; if an exit started the task first (in its own slot), it is given back.
+   */
+  private promoteStaged(): boolean {
+    let promoted = false;
+    for (const held of this.staged()) {
+      if (this.slots.free < 1) break;
+      if (held.promoting || !held.run) continue;
+      this.slots.take(1);
+      held.promoting = true;
+      promoted = true;
+      void held.run.startNow().then((effective) => {
+        if (!effective) this.freeSlots(1, false);
+      });
+    }
+    return promoted;
+  }
+
+  /**
+   * With every slot busy, the first waiting tasks whose claims were granted go to the launcher on
+   * standby, one per running task at most: the launcher starts each the moment a task's process
+   * exits, in its slot, without waiting for the agent to hear of the exit and ask for the next
+   * start (on a loaded machine, two wake-ups of a millisecond or more each). Order is kept: only
+   * the head of the waiting list is staged. Tasks needing more than one slot start as before.
+   */
+  private stage(): void {
+    if (!this.launcher.standby || this.stopTaking.signal.aborted || this.pauseUntil > Date.now()) return;
+    let staged = this.staged().length;
+    const running = this.running().length;
+    while (staged < running) {
+      const next = this.waiting[0];
+      if (!next || next.task.requiredSlots !== 1 || next.task.requiredSlots <= this.slots.free || !next.claiming?.granted) return;
+      this.waiting.shift();
+      this.track(this.claimAndRun(next.task, next.lease, next.claiming, true));
+      staged++;
+    }
   }
 
   /**
@@ -409,7 +463,7 @@ export class Agent {
     const next = this.waiting[0];
     if (!next || this.stopTaking.signal.aborted || this.pauseUntil > Date.now()) return;
     if (next.task.requiredSlots <= this.slots.free) return;
-    const expected = Math.min(this.waiting.length, this.ahead(Date.now()));
+    const expected = Math.min(this.waiting.length, this.ahead(Date.now()) - this.staged().length);
     for (let i = 0; i < expected; i++) {
       const waiting = this.waiting[i]!;
       waiting.claiming ??= this.beginClaim(waiting.task);
@@ -419,17 +473,26 @@ export class Agent {
   /** Gives back held messages beyond what the node expects to start soon, once they have waited a while. */
   private trimWaiting(): void {
     const now = Date.now();
+    const staged = this.staged();
     const keep = this.slots.free + this.ahead(now);
-    while (this.waiting.length > keep && now - this.waiting[this.waiting.length - 1]!.since >= WAITING_HOLD_MS) {
+    while (this.waiting.length + staged.length > keep && this.waiting.length > 0 && now - this.waiting[this.waiting.length - 1]!.since >= WAITING_HOLD_MS) {
       this.track(this.returnWaiting(this.waiting.pop()!));
       this.capacityChanged.wake();
     }
+    // Then those on standby, newest first: the tasks running in their way turned out long.
+    while (staged.length > keep && now - staged[staged.length - 1]!.stagedSince! >= WAITING_HOLD_MS) staged.pop()!.run?.kill('release');
   }
 
   /** This node may take no work for a while: what it has not started goes back at once. */
   private giveBackWaiting(): void {
+    this.cancelStaged();
     for (const waiting of this.waiting.splice(0)) this.track(this.returnWaiting(waiting));
     this.capacityChanged.wake();
+  }
+
+  /** Tasks on standby come off it and go back unstarted (one that starts meanwhile is given back like a running one). */
+  private cancelStaged(): void {
+    for (const held of this.staged()) held.run?.kill('release');
   }
 
   /** A waiting message goes back to the queue; one claimed ahead is released to the control plane first. */
@@ -499,20 +562,22 @@ export class Agent {
     };
     void claiming.outcome.then((outcome) => {
       claiming.granted = typeof outcome === 'object';
+      if (claiming.granted) this.stage();
     });
     return claiming;
   }
 
-  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, claimedAhead?: Claiming): Promise<void> {
+  /** With `standby`, the task takes no slot now: the launcher starts it in the slot of the next task to end. */
+  private async claimAndRun(task: TaskMessage, lease: LeaseKeeper, claimedAhead?: Claiming, standby = false): Promise<void> {
     const claiming = claimedAhead ?? this.beginClaim(task);
     try {
-      await this.runClaimed(task, lease, claiming);
+      await this.runClaimed(task, lease, claiming, standby);
     } finally {
       claiming.done();
     }
   }
 
-  private async runClaimed(task: TaskMessage, lease: LeaseKeeper, claiming: Claiming): Promise<void> {
+  private async runClaimed(task: TaskMessage, lease: LeaseKeeper, claiming: Claiming, standby: boolean): Promise<void> {
     const { prepared } = claiming;
     const claim = await claiming.outcome;
     if (typeof claim !== 'object') {
@@ -522,10 +587,10 @@ export class Agent {
         this.pauseUntil = Math.max(this.pauseUntil, Date.now() + this.tuning.unreachableMaxMs);
         this.giveBackWaiting();
       }
-      this.freeSlots(task.requiredSlots, false);
+      if (!standby) this.freeSlots(task.requiredSlots, false);
       return this.settleUngranted(claim, lease);
     }
-    const held: HeldTask = { task, lease };
+    const held: HeldTask = { task, lease, ...(standby ? { stagedSince: Date.now() } : {}) };
     this.held.set(task.dispatchId, held);
     await this.runHeld(held, claim.retryCount, claim.retryCount > 0 || claim.requeueCount > 0, prepared);
   }
@@ -557,6 +622,11 @@ export class Agent {
   private async runHeld(held: HeldTask, retryCount: number, earlierAttempts: boolean, prepared: Promise<void> | undefined): Promise<void> {
     const { task } = held;
     const taskDir = this.taskDirOf(task);
+    // A task on standby takes its slot when it starts: the slot of a task whose process exited,
+    // which handed it over instead of freeing it.
+    let holdsSlots = held.stagedSince === undefined;
+    /** The slots this task holds that are free once it is over (those its exit handed on are not). */
+    let toFree = task.requiredSlots;
     try {
       held.run = runCommand({
         launcher: this.launcher,
@@ -583,7 +653,16 @@ export class Agent {
           TaskOutputFile.follow(this.outputs, taskOutputBlobName(task.jobId, task.taskId, file), localPath, this.tuning.outputFlushMs, this.log, earlierAttempts, this.tally?.counter),
         ...(task.maxWallClockMs !== undefined ? { maxWallClockMs: task.maxWallClockMs } : {}),
         killGroupOnExit: true,
+        ...(held.stagedSince !== undefined ? { standby: true } : {}),
+        slots: task.requiredSlots,
       });
+      if (!holdsSlots) {
+        void held.run.started.then((started) => {
+          if (!started) return;
+          holdsSlots = true;
+          held.stagedSince = undefined;
+        });
+      }
       let outcome: ProcessOutcome;
       try {
         outcome = await held.run.exited;
@@ -591,22 +670,29 @@ export class Agent {
         const now = new Date();
         outcome = { exitCode: null, startTime: now, endTime: now, failure: { category: 'servererror', code: 'NodeError', message: `The node could not run the task: ${(error as Error).message}` } };
       }
+      holdsSlots = holdsSlots || (await held.run.started);
+      held.stagedSince = undefined;
+      // Slots this task's exit gave to a task on standby are that task's now.
+      toFree = task.requiredSlots - (outcome.handed ?? 0);
       // A task that ended on its own just before the agent came to kill it is reported, not given back.
       if (outcome.killedBy === 'release') {
+        // One taken off standby takes no slot while it goes back.
+        if (!holdsSlots) held.ended = true;
         await held.run.done.catch(() => undefined);
-        await this.release(held);
+        await this.release(held, outcome.unstarted === true);
       } else {
         // The process is gone, so its slots are free: the next task need not wait for the rest
         // of its output to be copied, this report's round trip or the message delete.
         held.ended = true;
-        this.freeSlots(task.requiredSlots, true);
+        if (holdsSlots) this.freeSlots(toFree, true);
         // The output is complete before the end is reported.
         await held.run.done.catch(() => undefined);
         await this.reportEnd(task, held.lease, outcome);
       }
     } finally {
       this.held.delete(task.dispatchId);
-      if (!held.ended) this.freeSlots(task.requiredSlots, false);
+      held.stagedSince = undefined;
+      if (!held.ended && holdsSlots) this.freeSlots(toFree, false);
     }
   }
 
@@ -714,7 +800,7 @@ export class Agent {
 
   /** Tasks granted to this node ahead of a free slot: reported, so kill requests for them reach it. */
   private claimedAhead(): TaskMessage[] {
-    return this.waiting.filter((w) => w.claiming?.granted).map(({ task }) => task);
+    return [...this.staged().map(({ task }) => task), ...this.waiting.filter((w) => w.claiming?.granted).map(({ task }) => task)];
   }
 
   private obey(answer: HeartbeatResponse): void {

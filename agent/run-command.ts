@@ -5,7 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandLineError, splitCommandLine } from './command-line.js';
 import type { ProcessLauncher } from './process-launcher.js';
-import { startProcess, type KillReason, type ProcessOutcome } from './task-process.js';
+import { startProcess, type KillReason, type ProcessOutcome, type RunningProcess } from './task-process.js';
 
 /** Something that follows an output file while the command runs (e.g. copies it to a blob). */
 export interface OutputFollower {
@@ -31,6 +31,10 @@ export interface RunCommandSpec {
   maxWallClockMs?: number;
   /** Kill what the command left running once it exits (see LaunchRequest). */
   killGroupOnExit: boolean;
+  /** Start the process when a running one of the same launcher exits (see LaunchOptions.standby). */
+  standby?: boolean;
+  /** The slots the command takes (see LaunchRequest.slots). */
+  slots?: number;
 }
 
 export interface CommandRun {
@@ -40,6 +44,10 @@ export interface CommandRun {
   readonly exited: Promise<ProcessOutcome>;
   /** Settles like `exited`, once the output followers have also taken in the rest of the files. */
   readonly done: Promise<ProcessOutcome>;
+  /** Whether the process started (for one on standby, settles when it does); false if it never does. */
+  readonly started: Promise<boolean>;
+  /** A standby process starts at once; resolves whether this call started it (see LaunchedProcess.startNow). */
+  startNow(): Promise<boolean>;
 }
 
 /**
@@ -63,6 +71,11 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
     failedToRun = reject;
   });
   exited.catch(() => undefined); // whoever needs it awaits `done` as well, which carries the same error
+  let settleStarted!: (started: boolean) => void;
+  const started = new Promise<boolean>((resolve) => (settleStarted = resolve));
+  // The process is launched once the folder is ready; a startNow before that waits for it.
+  let settleLaunched!: (child: RunningProcess | undefined) => void;
+  const launched = new Promise<RunningProcess | undefined>((resolve) => (settleLaunched = resolve));
   const done = (async (): Promise<ProcessOutcome> => {
     const workingDir = path.join(spec.taskDir, 'wd');
     const stdoutPath = path.join(spec.taskDir, 'stdout.txt');
@@ -87,20 +100,32 @@ export function runCommand(spec: RunCommandSpec): CommandRun {
         stderrPath,
         ...(spec.maxWallClockMs !== undefined ? { maxWallClockMs: spec.maxWallClockMs } : {}),
         killGroupOnExit: spec.killGroupOnExit,
+        ...(spec.standby ? { standby: true } : {}),
+        ...(spec.slots !== undefined ? { slots: spec.slots } : {}),
       });
       killProcess = (reason) => child.kill(reason);
+      settleLaunched(child);
+      void child.started.then(settleStarted);
       const outcome = await child.done;
       processEnded(outcome);
       return outcome;
     } finally {
       killProcess = undefined;
+      settleLaunched(undefined); // no effect once launched
+      settleStarted(false); // no effect once the process has told
       await Promise.all(followers.map((follower) => follower.close()));
     }
   })();
   done.then(processEnded, failedToRun);
+  done.catch(() => {
+    settleLaunched(undefined);
+    settleStarted(false);
+  });
   return {
     exited,
     done,
+    started,
+    startNow: async () => (await launched)?.startNow() ?? false,
     kill(reason) {
       killReason ??= reason;
       killProcess?.(reason);

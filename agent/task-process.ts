@@ -10,6 +10,8 @@ export type KillReason = 'maxWallClockTime' | 'terminate' | 'release';
 
 export interface ProcessSpec extends LaunchRequest {
   maxWallClockMs?: number;
+  /** Start when a running process of the same launcher exits (see LaunchOptions.standby). */
+  standby?: boolean;
 }
 
 export interface ProcessOutcome {
@@ -19,45 +21,70 @@ export interface ProcessOutcome {
   endTime: Date;
   failure?: TaskFailureInfo;
   killedBy?: KillReason;
+  /** A standby process that never started (killed first). */
+  unstarted?: boolean;
+  /** Slots the process handed to standby processes when it exited. */
+  handed?: number;
 }
 
 export interface RunningProcess {
   readonly pid: number | undefined;
   readonly done: Promise<ProcessOutcome>;
+  /** Whether the process started: at once, or for one on standby when it does (false if it never does). */
+  readonly started: Promise<boolean>;
+  /** See LaunchedProcess.startNow. */
+  startNow(): Promise<boolean>;
   kill(reason: KillReason): void;
 }
 
 export function startProcess(launcher: ProcessLauncher, spec: ProcessSpec): RunningProcess {
-  const startTime = new Date();
+  let startTime = new Date();
   let killedBy: KillReason | undefined;
   let exited = false;
-  const launched = launcher.launch(spec);
+  const { standby, maxWallClockMs, ...request } = spec;
+  const launched = launcher.launch(request, standby ? { standby } : undefined);
   let wallClock: NodeJS.Timeout | undefined;
-  const done = launched.exit.then((exit): ProcessOutcome => {
+  const started = launched.started.then((at) => {
+    if (at === undefined) return false;
+    startTime = new Date(at);
+    if (maxWallClockMs !== undefined && !exited) {
+      wallClock = setTimeout(
+        () => {
+          killedBy ??= 'maxWallClockTime';
+          launched.killGroup();
+        },
+        Math.max(0, maxWallClockMs - (Date.now() - at)),
+      );
+    }
+    return true;
+  });
+  const done = Promise.all([launched.exit, started]).then(([exit]): ProcessOutcome => {
     exited = true;
     clearTimeout(wallClock);
-    const endTime = new Date();
+    // The launcher's own moment of the exit, when it tells one: the tell takes a while to arrive.
+    const endTime = (exit.kind === 'exited' || exit.kind === 'signaled') && exit.at !== undefined ? new Date(Math.max(exit.at, startTime.getTime())) : new Date();
+    if (exit.kind === 'cancelled') {
+      if (killedBy === 'terminate') return { ...terminatedOutcome(endTime, endTime), unstarted: true };
+      return { exitCode: null, startTime: endTime, endTime, killedBy: 'release', unstarted: true };
+    }
     if (exit.kind === 'notStarted') return { exitCode: null, startTime, endTime, failure: spawnFailure(spec.argv[0]!, exit) };
     if (exit.kind === 'lost') {
       return { exitCode: null, startTime, endTime, failure: { category: 'servererror', code: 'NodeError', message: `The node lost track of the task's process: ${exit.message}` } };
     }
-    return exit.kind === 'exited'
-      ? outcomeOf(exit.code, null, killedBy, startTime, endTime, spec.maxWallClockMs)
-      : outcomeOf(null, exit.signal, killedBy, startTime, endTime, spec.maxWallClockMs);
+    const outcome =
+      exit.kind === 'exited'
+        ? outcomeOf(exit.code, null, killedBy, startTime, endTime, maxWallClockMs)
+        : outcomeOf(null, exit.signal, killedBy, startTime, endTime, maxWallClockMs);
+    return exit.handed ? { ...outcome, handed: exit.handed } : outcome;
   });
-
-  if (spec.maxWallClockMs !== undefined) {
-    wallClock = setTimeout(() => {
-      killedBy ??= 'maxWallClockTime';
-      launched.killGroup();
-    }, spec.maxWallClockMs);
-  }
 
   return {
     get pid() {
       return launched.pid;
     },
     done,
+    started,
+    startNow: () => launched.startNow(),
     kill(reason: KillReason) {
       if (exited) return;
       killedBy ??= reason;

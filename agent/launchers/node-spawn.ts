@@ -2,13 +2,16 @@
 // Works wherever Node does; the agent falls back to it when the posix-spawn helper cannot run.
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { killProcessGroup, type LaunchExit, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
+import { killProcessGroup, type LaunchExit, type LaunchOptions, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
 
 export class NodeSpawnLauncher implements ProcessLauncher {
   readonly kind = 'node-spawn';
+  readonly standby = false;
   private closed = false;
 
-  launch(request: LaunchRequest): LaunchedProcess {
+  launch(request: LaunchRequest, options?: LaunchOptions): LaunchedProcess {
+    if (options?.standby) throw new Error('the node-spawn launcher starts no processes on standby');
+    const startedAt = Date.now();
     let pid: number | undefined;
     let killWanted = false;
     let exited = false;
@@ -53,6 +56,8 @@ export class NodeSpawnLauncher implements ProcessLauncher {
         return pid;
       },
       exit,
+      started: Promise.resolve(startedAt),
+      startNow: () => Promise.resolve(false),
       killGroup() {
         if (exited) return;
         killWanted = true;

@@ -4,15 +4,25 @@
 # per line on stdin and writes JSON replies, one per line, on stdout:
 #   {"start": ID, "argv": [...], "cwd": DIR, "env": {...}, "stdout": PATH, "stderr": PATH,
 #    "killGroupOnExit": BOOL}
-#     -> {"exited": ID, "pid": PID, "code": N} or {"exited": ID, "pid": PID, "signal": N}
+#     -> {"exited": ID, "pid": PID, "code": N, "at": MS} or {..., "signal": N, "at": MS} (MS: when
+#        it was reaped, epoch milliseconds)
 #     -> or {"failed": ID, "errno": "ENOENT", "message": "..."} when the program cannot be started
 #     -> and, not in a hurry, {"started": ID, "pid": PID} while it runs
 #   {"kill": ID} -> SIGKILL to the process group of ID, if it still runs
+#   A start with "standby": true is not started now but queued: each time a process started with
+#   "slots": N exits, up to N queued processes start at once, in order, before the exit is told.
+#     -> {"started": ID, "pid": PID, "at": MS} at once (MS: the start, epoch milliseconds), then
+#     -> the exit of the process whose slot it took, with "handed": how many slots it gave over
+#   {"kill": ID} for a queued process takes it off the queue -> {"cancelled": ID}
+#   {"now": ID} starts a queued process at once (the agent has a free slot for it)
+#     -> {"started": ID, "pid": PID, "at": MS, "now": true}, or {"notNow": ID} if it is no longer
+#        queued (an exit started it, or it was cancelled), or {"failed": ...} as for any start
 # Each process leads a new session (its own process group), so a kill reaches all it started.
 # Replies are written together: an exit or failure at once, with any "started" waiting; "started"
 # alone only after STARTED_DELAY_S. Every write wakes the agent, which on a small VM costs it more
 # than the reply is worth; the agent needs the pids only if this helper dies (to kill orphans).
 # The helper exits when its stdin closes; it does not wait for the processes it started.
+import collections
 import errno
 import json
 import os
@@ -46,21 +56,37 @@ def kill_group(pid):
 class Helper:
     def __init__(self, out):
         self.out = out
-        self.running = {}  # pid -> (id, kill group on exit)
+        self.running = {}  # pid -> (id, kill group on exit, slots)
         self.pids = {}  # id -> pid
+        self.standby = collections.OrderedDict()  # id -> request, started in order as slots free
         self.urgent = []
         self.started = []
         self.started_since = None
 
     def handle(self, request):
         if 'kill' in request:
-            pid = self.pids.get(request['kill'])
+            ident = request['kill']
+            if self.standby.pop(ident, None) is not None:
+                self.urgent.append({'cancelled': ident})
+                return
+            pid = self.pids.get(ident)
             if pid is not None:
                 kill_group(pid)
+        elif 'now' in request:
+            ident = request['now']
+            queued = self.standby.pop(ident, None)
+            if queued is None:
+                self.urgent.append({'notNow': ident})
+            elif self.start(queued, urgent=True):
+                self.urgent[-1]['now'] = True
         elif 'start' in request:
-            self.start(request)
+            if request.get('standby'):
+                self.standby[request['start']] = request
+            else:
+                self.start(request)
 
-    def start(self, request):
+    def start(self, request, urgent=False):
+        """Starts the process; returns whether it started (a failure is told as such)."""
         ident = request['start']
         try:
             argv = request['argv']
@@ -78,12 +104,26 @@ class Helper:
         except OSError as error:
             code = errno.errorcode.get(error.errno, 'EIO') if error.errno else 'EIO'
             self.urgent.append({'failed': ident, 'errno': code, 'message': error.strerror or str(error)})
-            return
-        self.running[pid] = (ident, bool(request.get('killGroupOnExit')))
+            return False
+        self.running[pid] = (ident, bool(request.get('killGroupOnExit')), int(request.get('slots', 1)))
         self.pids[ident] = pid
+        if urgent:
+            # The agent learns of a standby start only from this reply: it goes with the exit.
+            self.urgent.append({'started': ident, 'pid': pid, 'at': round(time.time() * 1000, 3)})
+            return True
         self.started.append({'started': ident, 'pid': pid})
         if self.started_since is None:
             self.started_since = time.monotonic()
+        return True
+
+    def start_standby(self, slots):
+        """Starts queued processes in the slots an exit freed; returns how many slots were taken."""
+        taken = 0
+        while taken < slots and self.standby:
+            _, request = self.standby.popitem(last=False)
+            if self.start(request, urgent=True):
+                taken += 1
+        return taken
 
     def reap(self):
         while self.running:
@@ -96,14 +136,21 @@ class Helper:
             entry = self.running.pop(pid, None)
             if entry is None:
                 continue
-            ident, kill_on_exit = entry
+            ident, kill_on_exit, slots = entry
+            ended_at = round(time.time() * 1000, 3)
             del self.pids[ident]
+            # The next process starts before anything else, the exit's own reply included.
+            handed = self.start_standby(slots)
             if kill_on_exit:
                 kill_group(pid)
+            reply = {'exited': ident, 'pid': pid, 'at': ended_at}
             if os.WIFSIGNALED(status):
-                self.urgent.append({'exited': ident, 'pid': pid, 'signal': os.WTERMSIG(status)})
+                reply['signal'] = os.WTERMSIG(status)
             else:
-                self.urgent.append({'exited': ident, 'pid': pid, 'code': os.WEXITSTATUS(status)})
+                reply['code'] = os.WEXITSTATUS(status)
+            if handed:
+                reply['handed'] = handed
+            self.urgent.append(reply)
 
     def flush(self):
         """Writes what is due; returns how long "started" replies may still wait (None: none wait)."""

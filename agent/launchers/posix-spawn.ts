@@ -8,21 +8,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fnbatchPackageRoot } from '../../shared/package-root.js';
-import { killProcessGroup, type LaunchExit, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
+import { killProcessGroup, type LaunchExit, type LaunchOptions, type LaunchRequest, type LaunchedProcess, type ProcessLauncher } from '../process-launcher.js';
 
 const HELPER_FILE = path.join('agent', 'launchers', 'posix-spawn-helper.py');
 const READY_TIMEOUT_MS = 10_000;
 
 type Reply =
   | { ready: true }
-  | { started: number; pid: number }
-  | { exited: number; pid: number; code?: number; signal?: number }
-  | { failed: number; errno: string; message: string };
+  /** `at` (epoch ms) comes with the start of a standby process only. */
+  | { started: number; pid: number; at?: number; now?: boolean }
+  | { exited: number; pid: number; code?: number; signal?: number; handed?: number; at?: number }
+  | { failed: number; errno: string; message: string }
+  | { cancelled: number }
+  | { notNow: number };
 
 interface Pending {
   /** Known once the helper says (it is in no hurry to: only orphans need it, if it dies). */
   pid?: number;
   resolve(exit: LaunchExit): void;
+  /** A standby process's start: when it starts, or that it never will. */
+  started?(at: number | undefined): void;
+  /** The answer to a startNow: whether it started the process. */
+  now?(effective: boolean): void;
 }
 
 /** The helper script, in the package's agent/launchers/ (beside this module's source). */
@@ -81,7 +88,8 @@ class Helper {
       // last moments (its pid not yet told) may outlive it.
       for (const [, pending] of this.pending) {
         if (pending.pid !== undefined) killProcessGroup(pending.pid);
-        pending.resolve({ kind: 'lost', message: why });
+        // A standby process that had not started never will: it is as if cancelled.
+        pending.resolve(pending.started ? { kind: 'cancelled' } : { kind: 'lost', message: why });
       }
       this.pending.clear();
     });
@@ -95,26 +103,43 @@ class Helper {
     return this.gone;
   }
 
-  launch(request: LaunchRequest): LaunchedProcess {
+  launch(request: LaunchRequest, options: LaunchOptions = {}): LaunchedProcess {
     const id = this.nextId++;
     let resolveExit!: (exit: LaunchExit) => void;
     const exit = new Promise<LaunchExit>((resolve) => (resolveExit = resolve));
     const pending: Pending = { resolve: resolveExit };
-    if (this.gone) resolveExit({ kind: 'notStarted', code: 'EIO', message: 'the posix-spawn helper is gone' });
+    let started: Promise<number | undefined> = Promise.resolve(Date.now());
+    if (options.standby) {
+      started = new Promise<number | undefined>((resolve) => (pending.started = resolve));
+      // Whatever ends a standby process before its start (a cancel, a failure, a lost helper) settles its start too.
+      pending.resolve = (end) => {
+        pending.started?.(undefined);
+        pending.now?.(false);
+        resolveExit(end);
+      };
+    }
+    if (this.gone) pending.resolve({ kind: 'notStarted', code: 'EIO', message: 'the posix-spawn helper is gone' });
     else {
       this.pending.set(id, pending);
-      const { argv, cwd, env, stdoutPath, stderrPath, killGroupOnExit } = request;
-      this.send({ start: id, argv, cwd, env, stdout: stdoutPath, stderr: stderrPath, killGroupOnExit });
+      const { argv, cwd, env, stdoutPath, stderrPath, killGroupOnExit, slots } = request;
+      this.send({ start: id, argv, cwd, env, stdout: stdoutPath, stderr: stderrPath, killGroupOnExit, ...(slots !== undefined ? { slots } : {}), ...(options.standby ? { standby: true } : {}) });
     }
     return {
       get pid() {
         return pending.pid;
       },
       exit,
+      started,
       // The helper knows the pid at once, and handles requests in order: one sent before the
       // process started reaches it after the start.
       killGroup: () => {
         if (this.pending.has(id)) this.send({ kill: id });
+      },
+      startNow: () => {
+        if (!options.standby || !pending.started || !this.pending.has(id) || pending.now) return Promise.resolve(false);
+        const answer = new Promise<boolean>((resolve) => (pending.now = resolve));
+        this.send({ now: id });
+        return answer;
       },
     };
   }
@@ -126,17 +151,33 @@ class Helper {
   private handle(reply: Exclude<Reply, { ready: true }>): void {
     if ('started' in reply) {
       const pending = this.pending.get(reply.started);
-      if (pending) pending.pid = reply.pid;
+      if (pending) {
+        pending.pid = reply.pid;
+        if (reply.at !== undefined) pending.started?.(reply.at);
+        pending.started = undefined;
+        if (reply.now) {
+          pending.now?.(true);
+          pending.now = undefined;
+        }
+      }
       return;
     }
-    const id = 'exited' in reply ? reply.exited : reply.failed;
+    if ('notNow' in reply) {
+      const pending = this.pending.get(reply.notNow);
+      pending?.now?.(false);
+      if (pending) pending.now = undefined;
+      return;
+    }
+    const id = 'exited' in reply ? reply.exited : 'failed' in reply ? reply.failed : reply.cancelled;
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
+    if ('cancelled' in reply) return pending.resolve({ kind: 'cancelled' });
     if ('exited' in reply) pending.pid = reply.pid;
+    const handover = 'exited' in reply ? { ...(reply.handed ? { handed: reply.handed } : {}), ...(reply.at !== undefined ? { at: reply.at } : {}) } : {};
     if ('failed' in reply) pending.resolve({ kind: 'notStarted', code: reply.errno, message: reply.message });
-    else if (reply.signal !== undefined) pending.resolve({ kind: 'signaled', signal: signalName(reply.signal) });
-    else pending.resolve({ kind: 'exited', code: reply.code ?? 0 });
+    else if (reply.signal !== undefined) pending.resolve({ kind: 'signaled', signal: signalName(reply.signal), ...handover });
+    else pending.resolve({ kind: 'exited', code: reply.code ?? 0, ...handover });
   }
 
   /** The helper exits when its stdin closes. */
@@ -147,6 +188,7 @@ class Helper {
 
 export class PosixSpawnLauncher implements ProcessLauncher {
   readonly kind = 'posix-spawn';
+  readonly standby = true;
   private closed = false;
 
   private constructor(
@@ -166,12 +208,18 @@ export class PosixSpawnLauncher implements ProcessLauncher {
     return new PosixSpawnLauncher(python, helper);
   }
 
-  launch(request: LaunchRequest): LaunchedProcess {
+  launch(request: LaunchRequest, options?: LaunchOptions): LaunchedProcess {
     if (this.closed) {
-      return { pid: undefined, exit: Promise.resolve({ kind: 'notStarted', code: 'ECANCELED', message: 'the launcher is closed' }), killGroup: () => undefined };
+      return {
+        pid: undefined,
+        exit: Promise.resolve({ kind: 'notStarted', code: 'ECANCELED', message: 'the launcher is closed' }),
+        started: Promise.resolve(undefined),
+        killGroup: () => undefined,
+        startNow: () => Promise.resolve(false),
+      };
     }
     if (this.helper.isGone) this.helper = Helper.start(this.python);
-    return this.helper.launch(request);
+    return this.helper.launch(request, options);
   }
 
   async close(): Promise<void> {

@@ -305,6 +305,31 @@ describe('keeping slots busy', () => {
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
   });
 
+  it('starts a task claimed ahead in the slot of the task before it without the agent: the launcher does, at the exit', async () => {
+    const poolId = await oneSlotNodeTakingAhead();
+    const marker = path.join(await mkdtemp(path.join(os.tmpdir(), 'fnbatch-standby-')), 'started');
+    const busy = taskMessage('sleep 1');
+    const next = taskMessage(`/bin/sh -c 'date +%s%3N > ${marker}'`);
+    await send(poolId, busy);
+    await send(poolId, next);
+    await waitFor(() => controlPlane.claims.find((c) => c.body.dispatchId === next.dispatchId), 'the next task claimed ahead');
+    await delay(300);
+    expect(controlPlane.completionOf(busy.taskId)).toBeUndefined();
+    // The agent's event loop stands still until well after the busy task's end: only the launcher
+    // can start the next task meanwhile.
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      // busy-wait: nothing of the agent runs
+    }
+    const startedAt = Number((await readFile(marker, 'utf8').catch(() => '')).trim());
+    expect(startedAt).toBeGreaterThan(0);
+    expect(startedAt).toBeLessThan(until);
+    const [busyEnd, nextEnd] = [await completion(busy.taskId), await completion(next.taskId)];
+    expect(nextEnd.exitCode).toBe(0);
+    expect(Date.parse(nextEnd.startTime)).toBeGreaterThanOrEqual(Date.parse(busyEnd.endTime));
+    for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
+  });
+
   it('reports a task claimed ahead in its heartbeats, and ends it unstarted when the control plane asks to kill it', async () => {
     const poolId = await oneSlotNodeTakingAhead();
     controlPlane.nextHeartbeatMs = 100;

@@ -41,20 +41,20 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
 
     it('reports the exit code and writes stdout and stderr to their files', async () => {
       const exit = await launcher.launch(request(['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'])).exit;
-      expect(exit).toEqual({ kind: 'exited', code: 3 });
+      expect(exit).toMatchObject({ kind: 'exited', code: 3 });
       expect(await output()).toEqual({ stdout: 'out\n', stderr: 'err\n' });
     });
 
     it('passes argv as given, without a shell', async () => {
       const exit = await launcher.launch(request(['/usr/bin/printf', '%s|', 'a b', '$HOME', '*'])).exit;
-      expect(exit).toEqual({ kind: 'exited', code: 0 });
+      expect(exit).toMatchObject({ kind: 'exited', code: 0 });
       expect((await output()).stdout).toBe('a b|$HOME|*|');
     });
 
     it('runs in the working directory with exactly the environment given', async () => {
       const env = { PATH, FNBATCH_TEST: 'value with spaces', EMPTY: '' };
       const exit = await launcher.launch(request(['/usr/bin/env'], { env })).exit;
-      expect(exit).toEqual({ kind: 'exited', code: 0 });
+      expect(exit).toMatchObject({ kind: 'exited', code: 0 });
       const lines = (await output()).stdout.trim().split('\n').sort();
       expect(lines).toEqual(['EMPTY=', 'FNBATCH_TEST=value with spaces', `PATH=${PATH}`]);
       await launcher.launch(request(['/bin/pwd'])).exit;
@@ -62,7 +62,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
     });
 
     it("finds a bare program name on the given environment's PATH", async () => {
-      expect(await launcher.launch(request(['sh', '-c', 'exit 4'])).exit).toEqual({ kind: 'exited', code: 4 });
+      expect(await launcher.launch(request(['sh', '-c', 'exit 4'])).exit).toMatchObject({ kind: 'exited', code: 4 });
       const exit = await launcher.launch(request(['sh', '-c', 'exit 4'], { env: { PATH: path.join(dir, 'nowhere') } })).exit;
       expect(exit).toMatchObject({ kind: 'notStarted', code: 'ENOENT' });
     });
@@ -77,17 +77,17 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
     it('truncates output files an earlier run left', async () => {
       await writeFile(path.join(dir, 'stdout.txt'), 'old output that must go');
       await writeFile(path.join(dir, 'stderr.txt'), 'old errors that must go');
-      expect(await launcher.launch(request(['/bin/sh', '-c', 'echo new'])).exit).toEqual({ kind: 'exited', code: 0 });
+      expect(await launcher.launch(request(['/bin/sh', '-c', 'echo new'])).exit).toMatchObject({ kind: 'exited', code: 0 });
       expect(await output()).toEqual({ stdout: 'new\n', stderr: '' });
     });
 
     it('gives the process an empty stdin and default signal handling', async () => {
       // cat ends at once on an empty stdin (it would wait on a terminal or a pipe left open).
-      expect(await launcher.launch(request(['cat'])).exit).toEqual({ kind: 'exited', code: 0 });
+      expect(await launcher.launch(request(['cat'])).exit).toMatchObject({ kind: 'exited', code: 0 });
       // grep reads its own masks, as the launcher left them: a shell's would be read while the
       // shell blocks every signal around a fork of its own.
       const exit = await launcher.launch(request(['grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status'])).exit;
-      expect(exit).toEqual({ kind: 'exited', code: 0 });
+      expect(exit).toMatchObject({ kind: 'exited', code: 0 });
       const masks = Object.fromEntries((await output()).stdout.trim().split('\n').map((line) => line.split(':\t') as [string, string]));
       expect(BigInt(`0x${masks.SigBlk}`)).toBe(0n);
       // Signals 1-31 (SIGPIPE above all, which Node and Python ignore) as a program expects them;
@@ -96,7 +96,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
     });
 
     it('reports a process killed by a signal with the signal', async () => {
-      expect(await launcher.launch(request(['/bin/sh', '-c', 'kill -TERM $$'])).exit).toEqual({ kind: 'signaled', signal: 'SIGTERM' });
+      expect(await launcher.launch(request(['/bin/sh', '-c', 'kill -TERM $$'])).exit).toMatchObject({ kind: 'signaled', signal: 'SIGTERM' });
     });
 
     it('starts each process as the leader of its own process group', async () => {
@@ -118,17 +118,17 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
         return pid > 0 ? pid : undefined;
       }, 'the child to start');
       launched.killGroup();
-      expect(await launched.exit).toEqual({ kind: 'signaled', signal: 'SIGKILL' });
+      expect(await launched.exit).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
       await waitFor(() => !isProcessAlive(child), 'the child to die');
     });
 
     it('kills what a process left running when it exits, if asked to, and leaves it otherwise', async () => {
       const leaver = ['/bin/sh', '-c', 'sleep 60 & echo $! > child.pid'];
       const childOf = async () => Number.parseInt(await readFile(path.join(dir, 'child.pid'), 'utf8'), 10);
-      expect(await launcher.launch(request(leaver, { killGroupOnExit: true })).exit).toEqual({ kind: 'exited', code: 0 });
+      expect(await launcher.launch(request(leaver, { killGroupOnExit: true })).exit).toMatchObject({ kind: 'exited', code: 0 });
       const killed = await childOf();
       await waitFor(() => !isProcessAlive(killed), 'the leftover child to be killed');
-      expect(await launcher.launch(request(leaver, { killGroupOnExit: false })).exit).toEqual({ kind: 'exited', code: 0 });
+      expect(await launcher.launch(request(leaver, { killGroupOnExit: false })).exit).toMatchObject({ kind: 'exited', code: 0 });
       const kept = await childOf();
       try {
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -141,7 +141,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
     it('kills a process asked to die before it had started as soon as it starts', async () => {
       const launched = launcher.launch(request(['/bin/sleep', '60']));
       launched.killGroup();
-      expect(await launched.exit).toEqual({ kind: 'signaled', signal: 'SIGKILL' });
+      expect(await launched.exit).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
     });
 
     it('keeps many processes apart', async () => {
@@ -149,7 +149,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
         launcher.launch(request(['/bin/sh', '-c', `exit ${i}`], { stdoutPath: path.join(dir, `out-${i}.txt`), stderrPath: path.join(dir, `err-${i}.txt`) })),
       );
       const exits = await Promise.all(runs.map((run) => run.exit));
-      expect(exits).toEqual(Array.from({ length: 24 }, (_, i) => ({ kind: 'exited', code: i })));
+      expect(exits).toMatchObject(Array.from({ length: 24 }, (_, i) => ({ kind: 'exited', code: i })));
     });
   });
 }
