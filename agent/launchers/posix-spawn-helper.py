@@ -108,7 +108,8 @@ class Helper:
         self.running[pid] = (ident, bool(request.get('killGroupOnExit')), int(request.get('slots', 1)))
         self.pids[ident] = pid
         if urgent:
-            # The agent learns of a standby start only from this reply: it goes with the exit.
+            # The agent learns of a standby start only from this reply, sent with the exit whose
+            # slot it took (or as the answer to a "now").
             self.urgent.append({'started': ident, 'pid': pid, 'at': round(time.time() * 1000, 3)})
             return True
         self.started.append({'started': ident, 'pid': pid})
