@@ -155,7 +155,7 @@ export function processLauncherConformance(name: string, start: () => Promise<Pr
 }
 
 /** The file's text, or '' while it does not exist yet. */
-function textOrEmpty(file: string): string {
+export function textOrEmpty(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch {

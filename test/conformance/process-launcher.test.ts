@@ -2,13 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NodeSpawnLauncher } from '../../agent/launchers/node-spawn.js';
 import { PosixSpawnLauncher } from '../../agent/launchers/posix-spawn.js';
 import { startLauncher } from '../../agent/launchers/start-launcher.js';
 import { isProcessAlive, waitFor } from '../agent/support/fixtures.js';
-import { processLauncherConformance } from './process-launcher.suite.js';
+import { processLauncherConformance, textOrEmpty } from './process-launcher.suite.js';
+
+/** SIGKILL to the posix-spawn helper that started `pid`. */
+function killHelperOf(pid: number): void {
+  const helper = spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  process.kill(Number(helper), 'SIGKILL');
+}
 
 processLauncherConformance('node-spawn', async () => new NodeSpawnLauncher());
 processLauncherConformance('posix-spawn', () => PosixSpawnLauncher.start());
@@ -29,8 +34,7 @@ describe('posix-spawn launcher', () => {
       const files = { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdoutPath: path.join(dir, 'o'), stderrPath: path.join(dir, 'e'), killGroupOnExit: true };
       const long = launcher.launch({ argv: ['/bin/sleep', '60'], ...files });
       await waitFor(() => long.pid, 'the helper to tell the pid');
-      const helper = spawnSync('ps', ['-o', 'ppid=', '-p', String(long.pid)], { encoding: 'utf8' }).stdout.trim();
-      process.kill(Number(helper), 'SIGKILL');
+      killHelperOf(long.pid!);
       expect(await long.exit).toMatchObject({ kind: 'lost' });
       await waitFor(() => !isProcessAlive(long.pid!), 'the orphaned process to be killed');
       expect(await launcher.launch({ argv: ['/bin/sh', '-c', 'exit 5'], ...files }).exit).toMatchObject({ kind: 'exited', code: 5 });
@@ -132,8 +136,7 @@ describe('posix-spawn launcher', () => {
       const busy = launcher.launch(run('busy', 'sleep 60'));
       const waiting = launcher.launch(run('waiting', 'echo ran'), { standby: true });
       await waitFor(() => busy.pid, 'the helper to tell the pid');
-      const helper = spawnSync('ps', ['-o', 'ppid=', '-p', String(busy.pid)], { encoding: 'utf8' }).stdout.trim();
-      process.kill(Number(helper), 'SIGKILL');
+      killHelperOf(busy.pid!);
       expect(await busy.exit).toMatchObject({ kind: 'lost' });
       expect(await waiting.exit).toEqual({ kind: 'cancelled' });
     });
@@ -148,12 +151,3 @@ describe('posix-spawn launcher', () => {
     await expect(startLauncher('posix-spawn', () => undefined, '/nonexistent/python3')).rejects.toThrow();
   });
 });
-
-/** The file's text, or '' while it does not exist yet. */
-function textOrEmpty(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
