@@ -7,12 +7,11 @@
 // the host's HTTP requests and Durable orchestration steps never wait behind it. Each instance
 // gets its own worker, hence its own Azurite modules and stores, so several can live in one process.
 // The servers themselves are in azurite-servers.ts, Azurite's patches in azurite-patches.ts.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AzuriteEndpoints, AzuriteServerSettings } from './azurite-servers.js';
 import type { FromAzuriteWorker, ToAzuriteWorker } from './azurite-worker.js';
+import { workerModuleUrl } from '../../shared/worker-module.js';
 
 export type AzuriteService = 'queue' | 'blob' | 'table';
 
@@ -49,7 +48,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
 
   // None of the host's own Node options: Azurite needs none, and some would break the worker
   // (--input-type, for one, makes it refuse to load its module).
-  const worker = new Worker(workerModuleUrl(), { workerData: settings, execArgv: [] });
+  const worker = new Worker(azuriteWorkerUrl(), { workerData: settings, execArgv: [] });
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let endpoints: AzuriteEndpoints;
   try {
@@ -63,16 +62,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
   return { ...endpoints, stop: () => (stopping ??= stopWorker(worker, ended)) };
 }
 
-/**
- * The worker's compiled module. Next to this one when it runs compiled (dist/); when it runs as
- * TypeScript source (vitest), the build of it in dist/, since a worker thread cannot load
- * TypeScript: `npm run build` (which `npm test` runs first) keeps that up to date.
- */
-function workerModuleUrl(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./azurite-worker.js', import.meta.url);
-  const built = new URL('../../dist/local-host/services/azurite-worker.js', import.meta.url);
-  if (!existsSync(built)) throw new Error(`startAzurite: ${fileURLToPath(built)} is missing; run npm run build`);
-  return built;
+function azuriteWorkerUrl(): URL {
+  const url = workerModuleUrl(import.meta.url, './azurite-worker.js', '../../dist/local-host/services/azurite-worker.js');
+  if (!url) throw new Error('startAzurite: dist/local-host/services/azurite-worker.js is missing; run npm run build');
+  return url;
 }
 
 /** Resolves with the endpoints once every server listens; rejects if the worker fails first. */

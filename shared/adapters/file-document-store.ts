@@ -1,36 +1,50 @@
 // A DocumentStore that survives process crashes (kill -9) and restarts, for the local host.
 //
 // On disk, per store directory:
-//   journal.jsonl   one line per committed mutation: {"seq":n,"m":<mutation>}\n, each written with
-//                   one writeSync and fsync'd before the write is acknowledged or visible;
-//   snapshot.json   the whole state as of some seq, written to a temp file, fsync'd and renamed
-//                   into place by compaction, after which the journal is truncated;
-//   owner.pid       the pid of the process that has the directory open.
-// Opening loads the snapshot and replays journal lines with a higher seq. A crash can leave only
-// the last line torn (JSON never contains a raw newline, so a partial write cannot end one); it is
-// cut off on open. A crash between the snapshot's rename and the journal's truncation leaves lines
-// the snapshot already holds; their seq says to skip them.
+//   journal.jsonl         one line per committed mutation: {"seq":n,"m":<mutation>}\n, each written
+//                         with one writeSync (and fsync'd, unless turned off) before the write is
+//                         acknowledged or visible;
+//   snapshot.json         the whole state as of some seq; only ever renamed into place whole;
+//   journal.sealed.jsonl  while a background compaction runs, the journal it folds into the next
+//                         snapshot; writes go on meanwhile in a fresh journal.jsonl;
+//   owner.pid             the pid of the process that has the directory open;
+//   snapshot.json.*.tmp, journal.sealed.jsonl.*.retired
+//                         a snapshot being written and a sealed journal already folded in, left
+//                         only by a crash; removed on open.
+// Opening loads the snapshot and replays the sealed journal, then the journal, skipping lines
+// whose seq the snapshot already holds (a crash between a snapshot's rename and the journal's
+// truncation or removal leaves such lines). A crash can leave only the last line torn (JSON never
+// contains a raw newline, so a partial write cannot end one); it is cut off on open. A sealed
+// journal found on open is a compaction a crash cut short: it is finished there and then.
+//
+// Compaction runs on a worker thread, from the files, so its cost (which grows with everything the
+// store holds) never stalls the thread serving requests; only the worker's finished snapshot is
+// renamed into place, by the store's own thread.
 //
 // One process at a time: opening a directory whose owner process is still alive fails. (A second
 // open from the same process is allowed; that is how tests simulate a restart after a crash.)
 
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  truncateSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DocumentTable, type Mutation, type TableSnapshot } from './document-table.js';
+import { Worker } from 'node:worker_threads';
+import { DocumentTable, type Mutation } from './document-table.js';
+import type { CompactionJob, CompactionResult } from './file-store-compactor.js';
+import {
+  fsyncDirectory,
+  isLeftover,
+  JOURNAL,
+  loadSnapshot,
+  OWNER,
+  replayJournal,
+  retiredJournalName,
+  SEALED_JOURNAL,
+  SNAPSHOT,
+  writeSnapshot,
+  type JournalRecord,
+} from './file-store-files.js';
 import { TableDocumentStore } from './table-document-store.js';
+import { workerModuleUrl } from '../worker-module.js';
 
 export interface FileDocumentStoreOptions {
   /** Compact once the journal holds this many lines (and more lines than live items). */
@@ -39,23 +53,18 @@ export interface FileDocumentStoreOptions {
   fsync?: boolean;
 }
 
-interface JournalRecord {
-  seq: number;
-  m: Mutation;
+interface BackgroundCompaction {
+  worker: Worker;
+  temporary: string;
+  /** The sealed journal this compaction reads; a different file there means it was superseded. */
+  sealedInode: number;
+  done: Promise<void>;
+  settle: () => void;
 }
-
-interface SnapshotFile {
-  format: 1;
-  seq: number;
-  table: TableSnapshot;
-}
-
-const JOURNAL = 'journal.jsonl';
-const SNAPSHOT = 'snapshot.json';
-const OWNER = 'owner.pid';
 
 export class FileDocumentStore extends TableDocumentStore {
   private fd: number | undefined;
+  private compaction: BackgroundCompaction | undefined;
 
   private constructor(
     table: DocumentTable,
@@ -74,11 +83,15 @@ export class FileDocumentStore extends TableDocumentStore {
   static async open(directory: string, options: FileDocumentStoreOptions = {}): Promise<FileDocumentStore> {
     mkdirSync(directory, { recursive: true });
     claimOwnership(directory);
+    for (const name of readdirSync(directory)) if (isLeftover(name)) rmSync(join(directory, name), { force: true, recursive: true });
     const { table, seq: snapshotSeq } = loadSnapshot(join(directory, SNAPSHOT));
-    const journal = replayJournal(join(directory, JOURNAL), table, snapshotSeq);
+    const sealedPath = join(directory, SEALED_JOURNAL);
+    const cutShort = existsSync(sealedPath);
+    const sealed = replayJournal(sealedPath, table, snapshotSeq);
+    const journal = replayJournal(join(directory, JOURNAL), table, sealed.lastSeq);
     const fd = openSync(join(directory, JOURNAL), 'a');
     fsyncDirectory(directory);
-    return new FileDocumentStore(
+    const store = new FileDocumentStore(
       table,
       directory,
       fd,
@@ -88,31 +101,34 @@ export class FileDocumentStore extends TableDocumentStore {
       options.compactAfterRecords ?? 10_000,
       options.fsync ?? true,
     );
+    if (cutShort) store.compact();
+    return store;
   }
 
-  /** Writes the whole state to the snapshot and empties the journal. */
+  /** Writes the whole state to the snapshot and empties the journal, now, on this thread. */
   compact(): void {
     const fd = this.openFd();
-    const snapshot: SnapshotFile = { format: 1, seq: this.seq, table: this.table.snapshot() };
+    this.abandonCompaction();
     const temporary = join(this.directory, `${SNAPSHOT}.tmp`);
-    writeFileSync(temporary, JSON.stringify(snapshot));
-    const tempFd = openSync(temporary, 'r+');
-    try {
-      fsyncSync(tempFd);
-    } finally {
-      closeSync(tempFd);
-    }
+    writeSnapshot(temporary, this.table, this.seq, this.fsync);
     renameSync(temporary, join(this.directory, SNAPSHOT));
-    fsyncDirectory(this.directory);
+    this.syncDirectory();
+    rmSync(join(this.directory, SEALED_JOURNAL), { force: true });
     ftruncateSync(fd, 0);
-    fsyncSync(fd);
+    if (this.fsync) fsyncSync(fd);
     this.journalRecords = 0;
     this.journalBytes = 0;
+  }
+
+  /** Settles once no background compaction is running (finished, failed or abandoned). */
+  async whenCompacted(): Promise<void> {
+    await this.compaction?.done;
   }
 
   /** Releases the journal and the directory; the store cannot be used afterwards. */
   close(): void {
     if (this.fd === undefined) return;
+    this.abandonCompaction();
     closeSync(this.fd);
     this.fd = undefined;
     releaseOwnership(this.directory);
@@ -137,9 +153,84 @@ export class FileDocumentStore extends TableDocumentStore {
     this.journalRecords += 1;
     this.journalBytes += line.length;
     super.commit(mutation);
-    if (this.journalRecords >= this.compactAfterRecords && this.journalRecords > this.table.itemCount()) {
-      this.compact();
+    if (!this.compaction && this.journalRecords >= this.compactAfterRecords && this.journalRecords > this.table.itemCount()) {
+      this.compactInBackground();
     }
+  }
+
+  /**
+   * Seals the journal and starts a worker that folds it into a new snapshot. A sealed journal
+   * still there (a compaction that failed) is folded in here, on this thread, instead.
+   */
+  private compactInBackground(): void {
+    const compactor = workerModuleUrl(import.meta.url, './file-store-compactor.js', '../../dist/shared/adapters/file-store-compactor.js');
+    const sealedPath = join(this.directory, SEALED_JOURNAL);
+    if (!compactor || existsSync(sealedPath)) {
+      this.compact();
+      return;
+    }
+    renameSync(join(this.directory, JOURNAL), sealedPath);
+    const sealedFd = this.openFd();
+    this.fd = openSync(join(this.directory, JOURNAL), 'a');
+    closeSync(sealedFd);
+    // The fresh journal's name must be durable before a write in it is acknowledged.
+    this.syncDirectory();
+    this.journalRecords = 0;
+    this.journalBytes = 0;
+
+    const job: CompactionJob = { directory: this.directory, temporary: `${SNAPSHOT}.${this.seq}.tmp`, fsync: this.fsync };
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const worker = new Worker(compactor, { workerData: job });
+    // A process may exit in the middle of a compaction: that is a crash it survives.
+    worker.unref();
+    const running: BackgroundCompaction = { worker, temporary: job.temporary, sealedInode: statSync(sealedPath).ino, done, settle };
+    this.compaction = running;
+    worker.once('message', (result: CompactionResult) => this.finishCompaction(running, result));
+    worker.once('error', (error) => this.finishCompaction(running, { ok: false, error: error.message }));
+    worker.once('exit', () => this.finishCompaction(running, { ok: false, error: 'the compaction worker exited without a result' }));
+  }
+
+  private finishCompaction(running: BackgroundCompaction, result: CompactionResult): void {
+    if (this.compaction !== running) return;
+    this.compaction = undefined;
+    const temporary = join(this.directory, running.temporary);
+    const sealedPath = join(this.directory, SEALED_JOURNAL);
+    let removal: Promise<void> = Promise.resolve();
+    try {
+      if (result.ok && this.fd !== undefined && inodeOf(sealedPath) === running.sealedInode) {
+        renameSync(temporary, join(this.directory, SNAPSHOT));
+        this.syncDirectory();
+        // Freeing a large file takes milliseconds: out of the way first, then removed off this thread.
+        const retired = join(this.directory, retiredJournalName(result.seq));
+        renameSync(sealedPath, retired);
+        removal = unlink(retired).catch(() => undefined);
+      }
+    } catch {
+      // Any failure leaves the sealed journal in place: a restart replays it, and the next
+      // compaction folds it in on this thread.
+    }
+    removeQuietly(temporary);
+    void removal.then(running.settle);
+  }
+
+  /** Stops a background compaction; its unfinished snapshot is removed once the worker is gone. */
+  private abandonCompaction(): void {
+    const running = this.compaction;
+    if (!running) return;
+    this.compaction = undefined;
+    void running.worker
+      .terminate()
+      .catch(() => undefined)
+      .then(() => {
+        removeQuietly(join(this.directory, running.temporary));
+        running.settle();
+      });
+  }
+
+  /** Renames and new names survive a power loss only once their directory is fsync'd; a process crash needs nothing. */
+  private syncDirectory(): void {
+    if (this.fsync) fsyncDirectory(this.directory);
   }
 
   private openFd(): number {
@@ -148,49 +239,18 @@ export class FileDocumentStore extends TableDocumentStore {
   }
 }
 
-function loadSnapshot(path: string): { table: DocumentTable; seq: number } {
-  if (!existsSync(path)) return { table: new DocumentTable(), seq: 0 };
-  // The snapshot only ever appears whole (rename), so a parse failure here is real corruption.
-  const snapshot = JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile;
-  if (snapshot.format !== 1) throw new Error(`unknown snapshot format in ${path}`);
-  return { table: DocumentTable.fromSnapshot(snapshot.table), seq: snapshot.seq };
-}
-
-function replayJournal(
-  path: string,
-  table: DocumentTable,
-  snapshotSeq: number,
-): { lastSeq: number; records: number; bytes: number } {
-  let lastSeq = snapshotSeq;
-  if (!existsSync(path)) return { lastSeq, records: 0, bytes: 0 };
-  const content = readFileSync(path);
-  let records = 0;
-  let goodBytes = 0;
-  let start = 0;
-  while (start < content.length) {
-    const newline = content.indexOf(0x0a, start);
-    const end = newline === -1 ? content.length : newline + 1;
-    const record = parseRecord(content.subarray(start, newline === -1 ? content.length : newline));
-    if (!record || newline === -1) {
-      if (end < content.length) throw new Error(`document store journal ${path} is corrupt at byte ${start}`);
-      break; // the torn tail of a write cut short by a crash
-    }
-    if (record.seq > lastSeq) {
-      table.apply(record.m);
-      lastSeq = record.seq;
-    }
-    records += 1;
-    goodBytes = end;
-    start = end;
-  }
-  if (goodBytes < content.length) truncateSync(path, goodBytes);
-  return { lastSeq, records, bytes: goodBytes };
-}
-
-function parseRecord(line: Buffer): JournalRecord | undefined {
+/** A leftover temporary file is harmless (the next open removes it); failing to remove one is not an error. */
+function removeQuietly(path: string): void {
   try {
-    const record = JSON.parse(line.toString('utf8')) as JournalRecord;
-    return typeof record?.seq === 'number' && typeof record.m?.op === 'string' ? record : undefined;
+    rmSync(path, { force: true, recursive: true });
+  } catch {
+    // left for the next open
+  }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
   } catch {
     return undefined;
   }
@@ -223,16 +283,5 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Makes a rename or a new file's name durable; not supported (and not needed) on Windows. */
-function fsyncDirectory(directory: string): void {
-  if (process.platform === 'win32') return;
-  const fd = openSync(directory, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -45,6 +45,7 @@ beforeAll(() => {
   const storeModule = pathToFileURL(join(outDir, 'shared/adapters/file-document-store.js')).href;
   childScript = join(outDir, 'writer.js');
   // Writes items d000000, d000001, ... forever, printing each index once create() has resolved.
+  // (The store's compaction worker comes along: the store imports its types.)
   writeFileSync(
     childScript,
     `import { FileDocumentStore } from ${JSON.stringify(storeModule)};
@@ -55,6 +56,9 @@ for (;;) {
   await docs.create({ id: 'd' + String(i).padStart(6, '0'), jobId: 'j' + (i % 4), n: i });
   process.stdout.write('acked ' + i + '\\n');
   i += 1;
+  // As a server does between requests: background compactions finish, so kills land in every
+  // part of their cycle.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 `,
   );
