@@ -1,7 +1,7 @@
 // A WorkQueue decorator that counts every call, failed ones included (each is still a request to
 // the service), as "<prefix>.<operation>" in a RequestCounter. Several queues may share a counter.
 
-import type { MessageLease, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
+import type { MessageLease, PeekedMessage, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
 import { RequestCounter } from './request-counter.js';
 
 export class CountingWorkQueue implements WorkQueue {
@@ -23,6 +23,11 @@ export class CountingWorkQueue implements WorkQueue {
   receive(max: number, visibilityTimeoutMs: number): Promise<QueueMessage[]> {
     this.count('receive');
     return this.inner.receive(max, visibilityTimeoutMs);
+  }
+
+  peek(max: number): Promise<PeekedMessage[]> {
+    this.count('peek');
+    return this.inner.peek(max);
   }
 
   extendLease(message: QueueMessage, visibilityTimeoutMs: number): Promise<QueueMessage> {

@@ -5,8 +5,8 @@
 
 import { realClock, type Clock } from '../../local-host/contracts.js';
 import { QueueError } from '../ports/errors.js';
-import type { MessageLease, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
-import { SEVEN_DAYS_MS, checkLeaseTimeout, checkReceiveArguments, checkSendArguments } from './queue-limits.js';
+import type { MessageLease, PeekedMessage, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
+import { SEVEN_DAYS_MS, checkBatchSize, checkLeaseTimeout, checkReceiveArguments, checkSendArguments } from './queue-limits.js';
 
 interface Entry {
   messageId: string;
@@ -52,17 +52,22 @@ export class MemoryWorkQueue implements WorkQueue {
   async receive(max: number, visibilityTimeoutMs: number): Promise<QueueMessage[]> {
     checkReceiveArguments(max, visibilityTimeoutMs);
     const now = this.clock.now();
-    this.dropExpired(now);
-    const visible = [...this.entries.values()]
-      .filter((e) => e.visibleAt <= now)
-      .sort((a, b) => a.visibleAt - b.visibleAt || a.sequence - b.sequence)
-      .slice(0, max);
-    return visible.map((entry) => {
+    return this.front(now, max).map((entry) => {
       entry.dequeueCount += 1;
       entry.popReceipt = this.newReceipt();
       entry.visibleAt = now + visibilityTimeoutMs;
       return toMessage(entry);
     });
+  }
+
+  async peek(max: number): Promise<PeekedMessage[]> {
+    checkBatchSize('peek', max);
+    return this.front(this.clock.now(), max).map(({ messageId, dequeueCount, body, insertedOn }) => ({
+      messageId,
+      dequeueCount,
+      body,
+      insertedOn: new Date(insertedOn),
+    }));
   }
 
   async extendLease(message: QueueMessage, visibilityTimeoutMs: number): Promise<QueueMessage> {
@@ -96,6 +101,15 @@ export class MemoryWorkQueue implements WorkQueue {
       throw new QueueError('LeaseLost', `pop receipt for message ${lease.messageId} is no longer current`);
     }
     return entry;
+  }
+
+  /** The first `max` visible messages, in the order receive hands them out. */
+  private front(now: number, max: number): Entry[] {
+    this.dropExpired(now);
+    return [...this.entries.values()]
+      .filter((e) => e.visibleAt <= now)
+      .sort((a, b) => a.visibleAt - b.visibleAt || a.sequence - b.sequence)
+      .slice(0, max);
   }
 
   private dropExpired(now: number): void {

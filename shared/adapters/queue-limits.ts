@@ -6,10 +6,14 @@ import { MAX_RECEIVE_BATCH } from '../ports/work-queue.js';
 export const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function checkReceiveArguments(max: number, visibilityTimeoutMs: number): void {
-  if (!Number.isInteger(max) || max < 1 || max > MAX_RECEIVE_BATCH) {
-    throw new RangeError(`receive takes 1..${MAX_RECEIVE_BATCH} messages, got ${max}`);
-  }
+  checkBatchSize('receive', max);
   checkDuration('visibility timeout', visibilityTimeoutMs, 1, SEVEN_DAYS_MS);
+}
+
+export function checkBatchSize(operation: 'receive' | 'peek', max: number): void {
+  if (!Number.isInteger(max) || max < 1 || max > MAX_RECEIVE_BATCH) {
+    throw new RangeError(`${operation} takes 1..${MAX_RECEIVE_BATCH} messages, got ${max}`);
+  }
 }
 
 export function checkLeaseTimeout(visibilityTimeoutMs: number): void {

@@ -7,8 +7,8 @@
 
 import { QueueClient, type QueueServiceClient } from '@azure/storage-queue';
 import { QueueError } from '../ports/errors.js';
-import type { MessageLease, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
-import { SEVEN_DAYS_MS, checkLeaseTimeout, checkReceiveArguments, checkSendArguments } from './queue-limits.js';
+import type { MessageLease, PeekedMessage, QueueMessage, SendOptions, WorkQueue } from '../ports/work-queue.js';
+import { SEVEN_DAYS_MS, checkBatchSize, checkLeaseTimeout, checkReceiveArguments, checkSendArguments } from './queue-limits.js';
 
 export class StorageQueueWorkQueue implements WorkQueue {
   private constructor(private readonly client: QueueClient) {}
@@ -56,6 +56,17 @@ export class StorageQueueWorkQueue implements WorkQueue {
       body: item.messageText,
       insertedOn: item.insertedOn,
       nextVisibleOn: item.nextVisibleOn,
+    }));
+  }
+
+  async peek(max: number): Promise<PeekedMessage[]> {
+    checkBatchSize('peek', max);
+    const response = await call(() => this.client.peekMessages({ numberOfMessages: max }));
+    return response.peekedMessageItems.map((item) => ({
+      messageId: item.messageId,
+      dequeueCount: item.dequeueCount,
+      body: item.messageText,
+      insertedOn: item.insertedOn,
     }));
   }
 

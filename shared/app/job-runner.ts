@@ -136,8 +136,14 @@ export async function setJobState(ctx: AppContext, jobId: string, state: 'comple
   });
 }
 
-/** A queued task whose queue holds no message at all after this long has lost its message. */
+/** A task queued this long ago and still not claimed is checked for a lost message. */
 export const LOST_MESSAGE_AFTER_MS = 30_000;
+/**
+ * Storage queues hand messages out about in the order they were sent, not exactly: a message at
+ * the queue's front sent this much later than a waiting task's shows that the task's message is
+ * no longer in the queue (the margin also covers clocks of the host and the queue service apart).
+ */
+export const OVERTAKEN_BY_MS = 10_000;
 
 export interface InflightCheck {
   /** Tasks the orchestration thinks in flight that the store shows ended (their notice was lost). */
@@ -148,8 +154,12 @@ export interface InflightCheck {
 
 /**
  * The job orchestration's watchdog: finds ends it never heard of, and re-sends the current
- * dispatch of tasks left queued with an empty queue. A re-sent message is harmless even if the
- * original survives: only one claim of a dispatch can succeed.
+ * dispatch of tasks left queued whose message is no longer in the queue. The queue cannot be
+ * searched, but its front can be seen: a task queued long ago lost its message when the front
+ * holds nothing visible, or only messages sent well after it. So a lost message is found even
+ * while the pool's queue stays busy with later work. A re-sent message is harmless even if the
+ * original survives (say, held by a node that died, until its lease runs out): only one claim of
+ * a dispatch can succeed.
  */
 export async function checkInflight(ctx: AppContext, jobId: string, taskIds: string[]): Promise<InflightCheck> {
   const key = jobKey(jobId);
@@ -164,12 +174,19 @@ export async function checkInflight(ctx: AppContext, jobId: string, taskIds: str
   const resent: string[] = [];
   if (stale.length && job.item.state === 'active') {
     const queue = await ctx.queue(job.item.poolInfo.poolId, priorityBand(job.item.priority));
-    if ((await queue.approximateCount()) === 0) {
-      const at = new Date(now).toISOString();
-      for (const { item } of stale) {
-        await queue.send(JSON.stringify(taskMessage(job.item, item, item.dispatchId!, at)));
-        resent.push(item.taskId);
-      }
+    const [front] = await queue.peek(1);
+    const frontSentAt = front?.insertedOn.getTime();
+    const at = new Date(now).toISOString();
+    for (const { item } of stale) {
+      if (frontSentAt !== undefined && frontSentAt - (item.queuedAt ?? 0) < OVERTAKEN_BY_MS) continue;
+      // The next check measures from this send, so a re-sent message waiting behind a long queue
+      // is not sent yet again.
+      const marked = await updateWithRetry(ctx.tasks, item.id, key, ({ item: current }) =>
+        current.scheduling === 'queued' && current.dispatchId === item.dispatchId ? { ...current, queuedAt: now } : undefined,
+      );
+      if (!marked?.after) continue;
+      await queue.send(JSON.stringify(taskMessage(job.item, marked.after.item, item.dispatchId!, at)));
+      resent.push(item.taskId);
     }
   }
   return { ended, resent };

@@ -20,6 +20,9 @@ export interface QueueMessage {
   nextVisibleOn: Date;
 }
 
+/** A message seen by peek: not leased, so it has no pop receipt. */
+export type PeekedMessage = Pick<QueueMessage, 'messageId' | 'dequeueCount' | 'body' | 'insertedOn'>;
+
 /** What names a lease: the message and its current pop receipt. */
 export type MessageLease = Pick<QueueMessage, 'messageId' | 'popReceipt'>;
 
@@ -38,6 +41,8 @@ export interface WorkQueue {
   send(body: string, options?: SendOptions): Promise<{ messageId: string }>;
   /** Up to `max` (1..32) visible messages, each leased for visibilityTimeoutMs (> 0). */
   receive(max: number, visibilityTimeoutMs: number): Promise<QueueMessage[]>;
+  /** Up to `max` (1..32) visible messages from the front of the queue, left as they are: no lease, no dequeue. */
+  peek(max: number): Promise<PeekedMessage[]>;
   /**
    * Moves the lease's end to now + visibilityTimeoutMs (0 releases the message at once) and
    * returns the message with its new popReceipt and nextVisibleOn; the old receipt stops working.

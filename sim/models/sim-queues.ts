@@ -4,7 +4,7 @@
 // be duplicated or delayed (a delay reorders messages), as the seed decides.
 import type { Clock } from '../../local-host/contracts.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
-import type { MessageLease, QueueMessage, SendOptions, WorkQueue } from '../../shared/ports/work-queue.js';
+import type { MessageLease, PeekedMessage, QueueMessage, SendOptions, WorkQueue } from '../../shared/ports/work-queue.js';
 import type { Kernel, SimThread } from '../kernel.js';
 import type { Prng } from '../prng.js';
 
@@ -114,6 +114,11 @@ class ThreadQueue implements WorkQueue {
   async receive(max: number, visibilityTimeoutMs: number): Promise<QueueMessage[]> {
     await this.queues.gate(this.thread, `receive from ${shortQueue(this.name)}`);
     return this.queue.receive(max, visibilityTimeoutMs);
+  }
+
+  async peek(max: number): Promise<PeekedMessage[]> {
+    await this.queues.gate(this.thread, `peek ${shortQueue(this.name)}`);
+    return this.queue.peek(max);
   }
 
   async extendLease(message: QueueMessage, visibilityTimeoutMs: number): Promise<QueueMessage> {

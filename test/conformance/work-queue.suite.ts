@@ -95,6 +95,41 @@ export function workQueueConformance(name: string, factory: () => Promise<WorkQu
       });
     });
 
+    describe('peek', () => {
+      it('shows the front messages, oldest first, without leasing or counting a dequeue', async () => {
+        const sentIds: string[] = [];
+        for (let i = 0; i < 3; i++) sentIds.push((await queue.send(`m${i}`)).messageId);
+        const peeked = await queue.peek(2);
+        expect(peeked.map((m) => [m.messageId, m.body, m.dequeueCount])).toEqual([
+          [sentIds[0], 'm0', 0],
+          [sentIds[1], 'm1', 0],
+        ]);
+        expect(peeked[0]!.insertedOn).toBeInstanceOf(Date);
+        expect(peeked[0]!).not.toHaveProperty('popReceipt');
+        const received = await queue.receive(32, LONG_MS);
+        expect(received.map((m) => [m.body, m.dequeueCount])).toEqual([
+          ['m0', 1],
+          ['m1', 1],
+          ['m2', 1],
+        ]);
+      });
+
+      it('leaves out leased and delayed messages', async () => {
+        await queue.send('leased');
+        await queue.send('delayed', { visibilityDelayMs: LONG_MS });
+        await queue.send('visible');
+        expect(await queue.receive(1, LONG_MS)).toHaveLength(1);
+        expect((await queue.peek(32)).map((m) => m.body)).toEqual(['visible']);
+        expect(await queue.peek(1)).toHaveLength(1);
+      });
+
+      it('returns nothing from an empty queue, and rejects a batch size outside 1..32', async () => {
+        expect(await queue.peek(32)).toEqual([]);
+        await expect(queue.peek(0)).rejects.toThrow(RangeError);
+        await expect(queue.peek(33)).rejects.toThrow(RangeError);
+      });
+    });
+
     describe('at-least-once redelivery', () => {
       it('redelivers an undeleted message after its lease, with a higher dequeueCount and a new receipt', async () => {
         const { messageId } = await queue.send('retry me');
