@@ -8,9 +8,9 @@
 //   journal.sealed.jsonl  while a background compaction runs, the journal it folds into the next
 //                         snapshot; writes go on meanwhile in a fresh journal.jsonl;
 //   owner.pid             the pid of the process that has the directory open;
-//   snapshot.json.*.tmp, journal.sealed.jsonl.*.retired
-//                         a snapshot being written and a sealed journal already folded in, left
-//                         only by a crash; removed on open.
+//   snapshot.json.*.tmp, journal.sealed.jsonl.*.retired, journal.next.jsonl
+//                         a snapshot being written, a sealed journal already folded in and a fresh
+//                         journal not yet in use, left only by a crash; removed on open.
 // Opening loads the snapshot and replays the sealed journal, then the journal, skipping lines
 // whose seq the snapshot already holds (a crash between a snapshot's rename and the journal's
 // truncation or removal leaves such lines). A crash can leave only the last line torn (JSON never
@@ -35,6 +35,7 @@ import {
   isLeftover,
   JOURNAL,
   loadSnapshot,
+  NEXT_JOURNAL,
   OWNER,
   replayJournal,
   retiredJournalName,
@@ -154,7 +155,11 @@ export class FileDocumentStore extends TableDocumentStore {
     this.journalBytes += line.length;
     super.commit(mutation);
     if (!this.compaction && this.journalRecords >= this.compactAfterRecords && this.journalRecords > this.table.itemCount()) {
-      this.compactInBackground();
+      try {
+        this.compactInBackground();
+      } catch {
+        // The write itself is done and must be answered as done; the next write tries again.
+      }
     }
   }
 
@@ -169,19 +174,15 @@ export class FileDocumentStore extends TableDocumentStore {
       this.compact();
       return;
     }
-    renameSync(join(this.directory, JOURNAL), sealedPath);
-    const sealedFd = this.openFd();
-    this.fd = openSync(join(this.directory, JOURNAL), 'a');
-    closeSync(sealedFd);
-    // The fresh journal's name must be durable before a write in it is acknowledged.
-    this.syncDirectory();
+    this.sealJournal(sealedPath);
     this.journalRecords = 0;
     this.journalBytes = 0;
 
     const job: CompactionJob = { directory: this.directory, temporary: `${SNAPSHOT}.${this.seq}.tmp`, fsync: this.fsync };
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
-    const worker = new Worker(compactor, { workerData: job });
+    // None of the process's own Node options: the worker needs none, and some (--input-type) would stop it loading.
+    const worker = new Worker(compactor, { workerData: job, execArgv: [] });
     // A process may exit in the middle of a compaction: that is a crash it survives.
     worker.unref();
     const running: BackgroundCompaction = { worker, temporary: job.temporary, sealedInode: statSync(sealedPath).ino, done, settle };
@@ -189,6 +190,34 @@ export class FileDocumentStore extends TableDocumentStore {
     worker.once('message', (result: CompactionResult) => this.finishCompaction(running, result));
     worker.once('error', (error) => this.finishCompaction(running, { ok: false, error: error.message }));
     worker.once('exit', () => this.finishCompaction(running, { ok: false, error: 'the compaction worker exited without a result' }));
+  }
+
+  /**
+   * Renames the journal to `sealedPath` and carries on in a fresh one. The fresh file is made
+   * first, so a failure (too many open files, say) leaves the journal as it was.
+   */
+  private sealJournal(sealedPath: string): void {
+    const journalPath = join(this.directory, JOURNAL);
+    const nextPath = join(this.directory, NEXT_JOURNAL);
+    const nextFd = openSync(nextPath, 'w');
+    try {
+      renameSync(journalPath, sealedPath);
+      try {
+        renameSync(nextPath, journalPath);
+      } catch (error) {
+        renameSync(sealedPath, journalPath);
+        throw error;
+      }
+    } catch (error) {
+      closeSync(nextFd);
+      rmSync(nextPath, { force: true });
+      throw error;
+    }
+    const sealedFd = this.openFd();
+    this.fd = nextFd;
+    closeSync(sealedFd);
+    // The fresh journal's name must be durable before a write in it is acknowledged.
+    this.syncDirectory();
   }
 
   private finishCompaction(running: BackgroundCompaction, result: CompactionResult): void {

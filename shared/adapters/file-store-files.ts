@@ -17,6 +17,8 @@ interface SnapshotFile {
 export const JOURNAL = 'journal.jsonl';
 /** The journal a background compaction is folding into the snapshot; writes go on in a fresh JOURNAL. */
 export const SEALED_JOURNAL = 'journal.sealed.jsonl';
+/** The fresh journal, made before the journal is sealed and renamed to JOURNAL after. */
+export const NEXT_JOURNAL = 'journal.next.jsonl';
 export const SNAPSHOT = 'snapshot.json';
 export const OWNER = 'owner.pid';
 
@@ -27,10 +29,14 @@ export function retiredJournalName(seq: number): string {
 
 /**
  * Left behind by a crash and safe to remove on open: a snapshot still being written (only a whole
- * one is ever renamed to SNAPSHOT) or a retired journal.
+ * one is ever renamed to SNAPSHOT), a retired journal, or a fresh journal not yet in use.
  */
 export function isLeftover(name: string): boolean {
-  return (name.startsWith(`${SNAPSHOT}.`) && name.endsWith('.tmp')) || (name.startsWith(`${SEALED_JOURNAL}.`) && name.endsWith('.retired'));
+  return (
+    (name.startsWith(`${SNAPSHOT}.`) && name.endsWith('.tmp')) ||
+    (name.startsWith(`${SEALED_JOURNAL}.`) && name.endsWith('.retired')) ||
+    name === NEXT_JOURNAL
+  );
 }
 
 export function loadSnapshot(path: string): { table: DocumentTable; seq: number } {

@@ -217,6 +217,27 @@ describe('FileDocumentStore durability', () => {
     reopened.close();
   });
 
+  it('answers a write as done when the compaction it starts cannot seal the journal, and compacts at a later write', async () => {
+    const directory = freshDirectory();
+    const store = await FileDocumentStore.open(directory, { compactAfterRecords: 4 });
+    const docs = await store.container<Doc>('docs', '/jobId');
+    // A folder where the fresh journal would be made: sealing fails before it changes anything.
+    mkdirSync(join(directory, 'journal.next.jsonl'));
+    const written: Stored<Doc>[] = [];
+    for (let i = 0; i < 3; i++) written.push(await docs.create({ id: `a${i}`, jobId: 'j1', n: i }));
+    expect(readdirSync(directory).sort()).toEqual(['journal.jsonl', 'journal.next.jsonl', 'owner.pid']);
+    expect(journalLines(directory)).toBe(4);
+
+    rmSync(join(directory, 'journal.next.jsonl'), { recursive: true });
+    written.push(await docs.create({ id: 'a3', jobId: 'j1', n: 3 }));
+    await store.whenCompacted();
+    expect(readdirSync(directory).sort()).toEqual(['journal.jsonl', 'owner.pid', 'snapshot.json']);
+    const reopened = await FileDocumentStore.open(directory);
+    expect((await (await reopened.container<Doc>('docs', '/jobId')).query('j1')).items).toEqual(written);
+    store.close();
+    reopened.close();
+  });
+
   it('skips journal lines the snapshot already holds (a crash between snapshot and truncate)', async () => {
     const directory = freshDirectory();
     const store = await FileDocumentStore.open(directory);
