@@ -1,5 +1,5 @@
 // Benchmark: what the local host's file document store's compaction costs the requests it serves.
-// A store holding N task documents (real ones, from a job submission) is compacted while a writer
+// A store holding N task documents (real ones, from job submissions) is compacted while a writer
 // keeps replacing one document, yielding to the event loop between writes as a server does. The
 // reference is compaction on the store's own thread (what the store did before), side by side
 // with compaction on a worker thread (what it does now). Printed per N: the longest a write waited

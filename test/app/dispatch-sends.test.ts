@@ -3,17 +3,16 @@
 // A message that cannot be sent leaves its task as it was, for the caller's retry to send it (or,
 // for a lost node's task, for its old message to bring it back).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
-import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
-import { jobKey, taskKey, toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
+import type { AppContext } from '../../shared/app/context.js';
+import { jobKey, taskKey } from '../../shared/app/documents.js';
 import { advanceJob, type AdvanceRequest } from '../../shared/app/job-progress.js';
 import { requeueTasksOfLostNode } from '../../shared/app/autoscale-node-loss.js';
 import { newNodeDoc } from '../../shared/app/node-service.js';
 import { claimTask, completeTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
-import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import type { SendOptions } from '../../shared/ports/work-queue.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
+import { appWithJob } from '../support/app-with-job.js';
 
 /**
  * A queue whose sends wait until the test lets them through (while `holding`), recording the
@@ -50,13 +49,7 @@ const ids = Array.from({ length: 40 }, (_, i) => `t${i}`);
 
 beforeEach(async () => {
   queue = new HeldSendQueue('p', clock);
-  setAppContext({ store: new MemoryDocumentStore(), queueFactory: async () => queue, now: () => clock.now() });
-  ctx = await appContext();
-  const at = new Date(clock.now()).toISOString();
-  const { job, tasks } = validateJobSubmission({ id: 'j', poolInfo: { poolId: 'p' }, tasks: ids.map((id) => ({ id, commandLine: '/bin/true' })) });
-  await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active', taskSlotsPerNode: 1, targetDedicatedNodes: 1, targetLowPriorityNodes: 0, currentDedicatedNodes: 1, currentLowPriorityNodes: 0 } as never);
-  await ctx.jobs.create(toJobDoc(newStoredJob(job, at)));
-  for (const task of tasks) await ctx.tasks.create(toTaskDoc('j', newStoredTask(task, at)));
+  ctx = await appWithJob(queue, clock, ids);
 });
 
 const settle = async () => {

@@ -2,15 +2,14 @@
 // queued and sending it) by looking at the queue's front, so it is found while the pool's queue is
 // still busy with later work, not only once the queue is empty.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
-import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
-import { jobKey, taskKey, toJobDoc, toTaskDoc } from '../../shared/app/documents.js';
+import type { AppContext } from '../../shared/app/context.js';
+import { jobKey, taskKey } from '../../shared/app/documents.js';
 import { checkInflight, LOST_MESSAGE_AFTER_MS } from '../../shared/app/job-runner.js';
 import { claimTask, dispatchTasks } from '../../shared/app/task-lifecycle.js';
-import { newStoredJob, newStoredTask, validateJobSubmission } from '../../shared/batch/index.js';
 import type { TaskMessage } from '../../shared/agent-protocol.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
+import { appWithJob } from '../support/app-with-job.js';
 
 // Longer than any test runs: a node holding a message keeps extending its lease.
 const LEASE_MS = 600_000;
@@ -22,13 +21,7 @@ const ids = ['lost', 'a', 'b', 'later1', 'later2'];
 beforeEach(async () => {
   clock = new VirtualClock();
   queue = new MemoryWorkQueue('p', clock);
-  setAppContext({ store: new MemoryDocumentStore(), queueFactory: async () => queue, now: () => clock.now() });
-  ctx = await appContext();
-  const at = new Date(clock.now()).toISOString();
-  const { job, tasks } = validateJobSubmission({ id: 'j', poolInfo: { poolId: 'p' }, tasks: ids.map((id) => ({ id, commandLine: '/bin/true' })) });
-  await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active', taskSlotsPerNode: 1, targetDedicatedNodes: 1, targetLowPriorityNodes: 0, currentDedicatedNodes: 1, currentLowPriorityNodes: 0 } as never);
-  await ctx.jobs.create(toJobDoc(newStoredJob(job, at)));
-  for (const task of tasks) await ctx.tasks.create(toTaskDoc('j', newStoredTask(task, at)));
+  ctx = await appWithJob(queue, clock, ids);
   // 'lost', 'a' and 'b' go on the queue; then 'lost' loses its message, as if its send never happened.
   await dispatchTasks(ctx, 'j', ['lost', 'a', 'b']);
   const [first] = await queue.receive(1, LEASE_MS);
