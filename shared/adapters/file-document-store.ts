@@ -178,6 +178,7 @@ export class FileDocumentStore extends TableDocumentStore {
     this.journalRecords = 0;
     this.journalBytes = 0;
 
+    const sealedInode = statSync(sealedPath).ino;
     const job: CompactionJob = { directory: this.directory, temporary: `${SNAPSHOT}.${this.seq}.tmp`, fsync: this.fsync };
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
@@ -185,7 +186,7 @@ export class FileDocumentStore extends TableDocumentStore {
     const worker = new Worker(compactor, { workerData: job, execArgv: [] });
     // A process may exit in the middle of a compaction: that is a crash it survives.
     worker.unref();
-    const running: BackgroundCompaction = { worker, temporary: job.temporary, sealedInode: statSync(sealedPath).ino, done, settle };
+    const running: BackgroundCompaction = { worker, temporary: job.temporary, sealedInode, done, settle };
     this.compaction = running;
     worker.once('message', (result: CompactionResult) => this.finishCompaction(running, result));
     worker.once('error', (error) => this.finishCompaction(running, { ok: false, error: error.message }));
