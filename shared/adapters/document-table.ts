@@ -5,7 +5,7 @@
 import type { DocumentItem, QueryOptions, QueryPage, Stored, WhereFilter } from '../ports/document-store.js';
 import { StoreError } from '../ports/errors.js';
 import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf, valueAt } from './document-paths.js';
-import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter } from './keyset-continuation.js';
+import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter, type PagePosition } from './keyset-continuation.js';
 import { clonePlainData } from './plain-data.js';
 
 export type Mutation =
@@ -22,6 +22,11 @@ interface ContainerState {
   partitionKeyPath: string;
   pkSegments: string[];
   partitions: Map<string, Map<string, Entry>>;
+  /**
+   * A partition's ids in query order, kept from one query to the next until an id comes or goes:
+   * paging through a large partition then costs a binary search per page, not a sort.
+   */
+  sortedIds: Map<string, string[]>;
 }
 
 export interface TableSnapshot {
@@ -90,13 +95,15 @@ export class DocumentTable {
             partitionKeyPath: mutation.partitionKeyPath,
             pkSegments: parsePartitionKeyPath(mutation.partitionKeyPath),
             partitions: new Map(),
+            sortedIds: new Map(),
           });
         }
         return;
       case 'put': {
-        const partitions = this.state(mutation.container).partitions;
-        let partition = partitions.get(mutation.pk);
-        if (!partition) partitions.set(mutation.pk, (partition = new Map()));
+        const state = this.state(mutation.container);
+        let partition = state.partitions.get(mutation.pk);
+        if (!partition) state.partitions.set(mutation.pk, (partition = new Map()));
+        if (!partition.has(mutation.id)) state.sortedIds.delete(mutation.pk);
         // The item becomes the stored copy: a planned put's item is already a private copy, and
         // a journal's or snapshot's was just parsed.
         partition.set(mutation.id, { item: mutation.item, etag: mutation.etag });
@@ -104,10 +111,11 @@ export class DocumentTable {
         return;
       }
       case 'delete': {
-        const partitions = this.state(mutation.container).partitions;
-        const partition = partitions.get(mutation.pk);
+        const state = this.state(mutation.container);
+        const partition = state.partitions.get(mutation.pk);
         partition?.delete(mutation.id);
-        if (partition?.size === 0) partitions.delete(mutation.pk);
+        state.sortedIds.delete(mutation.pk);
+        if (partition?.size === 0) state.partitions.delete(mutation.pk);
         return;
       }
     }
@@ -124,10 +132,9 @@ export class DocumentTable {
     const matches = compileWhere(options.where);
     const after = options.continuation === undefined ? undefined : decodeContinuation(options.continuation);
     const state = this.state(container);
+    if (pk !== undefined) return this.queryPartition<T>(state, pk, matches, after, options.limit);
     const candidates: Array<{ pk: string; entry: Entry }> = [];
-    const partitions = pk === undefined ? [...state.partitions] : [[pk, state.partitions.get(pk)] as const];
-    for (const [partitionKey, partition] of partitions) {
-      if (!partition) continue;
+    for (const [partitionKey, partition] of state.partitions) {
       for (const [id, entry] of partition) {
         if (isAfter(id, partitionKey, after) && matches(entry.item)) candidates.push({ pk: partitionKey, entry });
       }
@@ -138,8 +145,38 @@ export class DocumentTable {
     }
     const page = candidates.slice(0, options.limit);
     const last = page[page.length - 1]!;
-    const position = pk === undefined ? { id: last.entry.item.id, pk: last.pk } : { id: last.entry.item.id };
-    return { items: page.map((c) => stored<T>(c.entry)), continuation: encodeContinuation(position) };
+    return { items: page.map((c) => stored<T>(c.entry)), continuation: encodeContinuation({ id: last.entry.item.id, pk: last.pk }) };
+  }
+
+  private queryPartition<T>(
+    state: ContainerState,
+    pk: string,
+    matches: (item: unknown) => boolean,
+    after: PagePosition | undefined,
+    limit: number | undefined,
+  ): QueryPage<T> {
+    const partition = state.partitions.get(pk);
+    if (!partition) return { items: [] };
+    let ids = state.sortedIds.get(pk);
+    if (!ids) state.sortedIds.set(pk, (ids = [...partition.keys()].sort(compareStrings)));
+    // Within one partition, "after the position" only grows with the id: binary search for the first.
+    let low = 0;
+    let high = ids.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (isAfter(ids[middle]!, pk, after)) high = middle;
+      else low = middle + 1;
+    }
+    const page: Entry[] = [];
+    for (let i = low; i < ids.length; i++) {
+      const entry = partition.get(ids[i]!)!;
+      if (!matches(entry.item)) continue;
+      if (page.length === limit) {
+        return { items: page.map((e) => stored<T>(e)), continuation: encodeContinuation({ id: page[page.length - 1]!.item.id }) };
+      }
+      page.push(entry);
+    }
+    return { items: page.map((e) => stored<T>(e)) };
   }
 
   hasContainer(name: string): boolean {

@@ -1,0 +1,61 @@
+// Benchmark: submitting one very large job to the local host, and what a user asks next. A job of
+// N tasks (a binary tree of dependencies, about 80 bytes of JSON per task) goes to a pool with no
+// nodes, so nothing runs; printed are the POST /jobs answer time, the first page of its task list
+// and its task counts (which read every task). State is in a data folder, as `fnbatch host` keeps it.
+//   npm run build && node dist/bench/large-submission.js      (BENCH_TASKS=100000 by default)
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHost } from '../local-host/host.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tasks = Number(process.env.BENCH_TASKS ?? 100_000);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-submission-'));
+  const host = await startHost({ appDir: repoRoot, port: 0, dataDir, functionLogs: false, log: { info: () => {}, warn: () => {}, error: (m) => console.error(m) } });
+  try {
+    const call = async (method: string, route: string, body?: string): Promise<number> => {
+      const started = performance.now();
+      const response = await fetch(`${host.baseUrl}/api/${route}`, {
+        method,
+        headers: { 'x-functions-key': host.keys.functionKey, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      });
+      const text = await response.text();
+      if (response.status >= 400) throw new Error(`${method} ${route}: ${response.status} ${text.slice(0, 300)}`);
+      return performance.now() - started;
+    };
+    await call('POST', 'pools', JSON.stringify({ id: 'bench-submission', vmSize: 'local', targetDedicatedNodes: 0, taskSlotsPerNode: 8 }));
+    const body = JSON.stringify({
+      id: 'bench-large-job',
+      poolInfo: { poolId: 'bench-submission' },
+      usesTaskDependencies: true,
+      tasks: Array.from({ length: tasks }, (_, i) => ({
+        id: `t${i}`,
+        commandLine: `/bin/sh -c "echo ${i}"`,
+        ...(i > 0 ? { dependsOn: { taskIds: [`t${Math.floor((i - 1) / 2)}`] } } : {}),
+      })),
+    });
+    process.stderr.write(`submitting ${tasks} tasks (${(body.length / 1e6).toFixed(1)} MB)...\n`);
+    const submitMs = await call('POST', 'jobs', body);
+    const pageMs = await call('GET', 'jobs/bench-large-job/tasks?maxresults=1000');
+    const countsMs = await call('GET', 'jobs/bench-large-job/taskcounts');
+    console.log(`job of ${tasks} tasks, ${(body.length / 1e6).toFixed(1)} MB`);
+    console.log(`  POST /jobs answered          ${(submitMs / 1000).toFixed(2)} s`);
+    console.log(`  first page of its tasks      ${(pageMs / 1000).toFixed(2)} s   (GET .../tasks?maxresults=1000, right after)`);
+    console.log(`  its task counts              ${(countsMs / 1000).toFixed(2)} s   (GET .../taskcounts, every task read)`);
+  } finally {
+    await host.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
