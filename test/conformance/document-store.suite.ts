@@ -301,6 +301,17 @@ export function documentStoreConformance(name: string, factory: () => Promise<Do
         expect(rest.items.map((t) => t.id)).toEqual(['t005', 't006', 't007', 't008', 't009', 't100']);
       });
 
+      it('shows on a later page what was written to its items since the first', async () => {
+        const stored = [];
+        for (let i = 0; i < 6; i++) stored.push(await tasks.create(task('job-1', `t${pad(i)}`)));
+        const first = await tasks.query('job-1', { limit: 3 });
+        const updated = await tasks.replace({ ...stored[4]!.item, n: 42 }, { ifMatch: stored[4]!.etag });
+        await tasks.delete('t005', 'job-1');
+        const second = await tasks.query('job-1', { limit: 3, continuation: first.continuation! });
+        expect(second.items).toEqual([stored[3], updated]);
+        expect(second.continuation).toBeUndefined();
+      });
+
       it('rejects a limit that is not a positive integer', async () => {
         await expect(tasks.query('job-1', { limit: 0 })).rejects.toThrow();
       });
