@@ -29,9 +29,17 @@ interface ContainerState {
   sortedIds: Map<string, string[]>;
 }
 
-export interface TableSnapshot {
+/** What a table is besides its items: the ETag counter and each container's partition key path. */
+export interface TableHeader {
   version: number;
-  containers: Record<string, { partitionKeyPath: string; entries: Array<{ pk: string; etag: string; item: DocumentItem }> }>;
+  containers: Record<string, string>;
+}
+
+export interface TableEntry {
+  container: string;
+  pk: string;
+  etag: string;
+  item: DocumentItem;
 }
 
 export class DocumentTable {
@@ -191,27 +199,26 @@ export class DocumentTable {
     return count;
   }
 
-  snapshot(): TableSnapshot {
-    const containers: TableSnapshot['containers'] = {};
-    for (const [name, state] of this.containers) {
-      const entries: TableSnapshot['containers'][string]['entries'] = [];
-      for (const [pk, partition] of state.partitions) {
-        for (const entry of partition.values()) entries.push({ pk, etag: entry.etag, item: entry.item });
-      }
-      containers[name] = { partitionKeyPath: state.partitionKeyPath, entries };
-    }
+  header(): TableHeader {
+    const containers: Record<string, string> = {};
+    for (const [name, state] of this.containers) containers[name] = state.partitionKeyPath;
     return { version: this.version, containers };
   }
 
-  static fromSnapshot(snapshot: TableSnapshot): DocumentTable {
-    const table = new DocumentTable();
-    for (const [name, container] of Object.entries(snapshot.containers)) {
-      table.apply({ op: 'container', container: name, partitionKeyPath: container.partitionKeyPath });
-      for (const entry of container.entries) {
-        table.apply({ op: 'put', container: name, pk: entry.pk, id: entry.item.id, etag: entry.etag, item: entry.item, version: 0 });
+  /** Every item, one at a time, so a snapshot of any size is written without building it whole. */
+  *entries(): Generator<TableEntry> {
+    for (const [container, state] of this.containers) {
+      for (const [pk, partition] of state.partitions) {
+        for (const entry of partition.values()) yield { container, pk, etag: entry.etag, item: entry.item };
       }
     }
-    table.version = snapshot.version;
+  }
+
+  static restore(header: TableHeader, entries: Iterable<TableEntry>): DocumentTable {
+    const table = new DocumentTable();
+    for (const [container, partitionKeyPath] of Object.entries(header.containers)) table.apply({ op: 'container', container, partitionKeyPath });
+    for (const { container, pk, etag, item } of entries) table.apply({ op: 'put', container, pk, id: item.id, etag, item, version: 0 });
+    table.version = header.version;
     return table;
   }
 

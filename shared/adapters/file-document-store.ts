@@ -4,7 +4,9 @@
 //   journal.jsonl         one line per committed mutation: {"seq":n,"m":<mutation>}\n, each written
 //                         with one writeSync (and fsync'd, unless turned off) before the write is
 //                         acknowledged or visible;
-//   snapshot.json         the whole state as of some seq; only ever renamed into place whole;
+//   snapshot.json         the whole state as of some seq: a header line, then one line per
+//                         document, so its size is not bounded by a JavaScript string's; only
+//                         ever renamed into place whole;
 //   journal.sealed.jsonl  while a background compaction runs, the journal it folds into the next
 //                         snapshot; writes go on meanwhile in a fresh journal.jsonl;
 //   owner.pid             the pid of the process that has the directory open;

@@ -1,18 +1,43 @@
 // The file document store's files, read and written the same way by the store and by its
 // compaction worker. Layout and crash reasoning are in file-document-store.ts.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { DocumentTable, type Mutation, type TableSnapshot } from './document-table.js';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import type { DocumentItem } from '../ports/document-store.js';
+import { DocumentTable, type Mutation, type TableEntry, type TableHeader } from './document-table.js';
 
 export interface JournalRecord {
   seq: number;
   m: Mutation;
 }
 
-interface SnapshotFile {
+/**
+ * The snapshot's first line: format 2 is followed by one line per document, so a snapshot of any
+ * size is written and read a line at a time (one JSON string for the whole state, as format 1
+ * was, cannot exceed V8's limit of about 512 MB).
+ */
+interface SnapshotHeader extends TableHeader {
+  format: 2;
+  seq: number;
+}
+
+interface SnapshotLine {
+  c: string;
+  pk: string;
+  etag: string;
+  item: DocumentItem;
+}
+
+/** Format 1, from before: the whole state as one JSON document. Still read. */
+interface SnapshotFileV1 {
   format: 1;
   seq: number;
-  table: TableSnapshot;
+  table: {
+    version: number;
+    containers: Record<string, { partitionKeyPath: string; entries: Array<{ pk: string; etag: string; item: DocumentItem }> }>;
+  };
 }
+
+/** Snapshot lines are gathered into writes of about this many characters. */
+const WRITE_CHUNK_CHARS = 1 << 20;
 
 export const JOURNAL = 'journal.jsonl';
 /** The journal a background compaction is folding into the snapshot; writes go on in a fresh JOURNAL. */
@@ -42,24 +67,72 @@ export function isLeftover(name: string): boolean {
 export function loadSnapshot(path: string): { table: DocumentTable; seq: number } {
   if (!existsSync(path)) return { table: new DocumentTable(), seq: 0 };
   // The snapshot only ever appears whole (rename), so a parse failure here is real corruption.
-  const snapshot = JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile;
-  if (snapshot.format !== 1) throw new Error(`unknown snapshot format in ${path}`);
-  return { table: DocumentTable.fromSnapshot(snapshot.table), seq: snapshot.seq };
+  const content = readFileSync(path);
+  const lines = linesOf(content);
+  const first = lines.next();
+  const head = (first.done ? {} : parseLine(first.value, path)) as SnapshotHeader | SnapshotFileV1;
+  if (head.format === 1) {
+    const containers = Object.entries(head.table.containers);
+    const header: TableHeader = { version: head.table.version, containers: Object.fromEntries(containers.map(([name, c]) => [name, c.partitionKeyPath])) };
+    const entries = containers.flatMap(([container, c]) => c.entries.map((e) => ({ container, ...e })));
+    return { table: DocumentTable.restore(header, entries), seq: head.seq };
+  }
+  if (head.format !== 2) throw new Error(`unknown snapshot format in ${path}`);
+  const entries = (function* (): Generator<TableEntry> {
+    for (const line of lines) {
+      const { c, pk, etag, item } = parseLine(line, path) as SnapshotLine;
+      yield { container: c, pk, etag, item };
+    }
+  })();
+  return { table: DocumentTable.restore({ version: head.version, containers: head.containers }, entries), seq: head.seq };
 }
 
 /**
- * Writes the table as of `seq` to `path`, for the caller to rename into place. With `fsync` it is
- * on disk first, so the rename cannot outlive its content in a power loss.
+ * Writes the table as of `seq` to `path`, a line at a time, for the caller to rename into place.
+ * With `fsync` it is on disk first, so the rename cannot outlive its content in a power loss.
  */
 export function writeSnapshot(path: string, table: DocumentTable, seq: number, fsync: boolean): void {
-  const snapshot: SnapshotFile = { format: 1, seq, table: table.snapshot() };
-  writeFileSync(path, JSON.stringify(snapshot));
-  if (!fsync) return;
-  const fd = openSync(path, 'r+');
+  const fd = openSync(path, 'w');
   try {
-    fsyncSync(fd);
+    const header: SnapshotHeader = { format: 2, seq, ...table.header() };
+    let chunk = `${JSON.stringify(header)}\n`;
+    for (const { container, pk, etag, item } of table.entries()) {
+      const line: SnapshotLine = { c: container, pk, etag, item };
+      chunk += `${JSON.stringify(line)}\n`;
+      if (chunk.length >= WRITE_CHUNK_CHARS) {
+        writeAll(fd, chunk);
+        chunk = '';
+      }
+    }
+    writeAll(fd, chunk);
+    if (fsync) fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written);
+}
+
+/** The file's lines (without their newlines), empty ones skipped. */
+function* linesOf(content: Buffer): Generator<Buffer> {
+  let start = 0;
+  while (start < content.length) {
+    const newline = content.indexOf(0x0a, start);
+    const end = newline === -1 ? content.length : newline;
+    if (end > start) yield content.subarray(start, end);
+    start = end + 1;
+  }
+}
+
+function parseLine(line: Buffer, path: string): unknown {
+  try {
+    return JSON.parse(line.toString('utf8'));
+  } catch {
+    throw new Error(`document store snapshot ${path} is corrupt`);
   }
 }
 

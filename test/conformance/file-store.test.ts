@@ -19,6 +19,14 @@ function freshDirectory(): string {
   return directory;
 }
 
+/** The snapshot's lines, parsed: a header, then one per document. */
+function snapshotLines(directory: string): unknown[] {
+  return readFileSync(join(directory, 'snapshot.json'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as unknown);
+}
+
 function journalLines(directory: string): number {
   return readFileSync(join(directory, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean).length;
 }
@@ -156,8 +164,9 @@ describe('FileDocumentStore durability', () => {
     await store.whenCompacted();
     expect(readdirSync(directory).sort()).toEqual(['journal.jsonl', 'owner.pid', 'snapshot.json']);
     expect(journalLines(directory)).toBe(5);
-    const snapshot = JSON.parse(readFileSync(join(directory, 'snapshot.json'), 'utf8')) as { seq: number; table: { containers: Record<string, { entries: unknown[] }> } };
-    expect(snapshot.table.containers.docs!.entries).toHaveLength(9);
+    const [header, ...documents] = snapshotLines(directory);
+    expect(header).toEqual({ format: 2, seq: 10, version: 9, containers: { docs: '/jobId' } });
+    expect(documents).toHaveLength(9);
 
     const reopened = await FileDocumentStore.open(directory);
     const again = await reopened.container<Doc>('docs', '/jobId');
@@ -236,6 +245,39 @@ describe('FileDocumentStore durability', () => {
     expect((await (await reopened.container<Doc>('docs', '/jobId')).query('j1')).items).toEqual(written);
     store.close();
     reopened.close();
+  });
+
+  it('reads a snapshot of the first format (one JSON document), and writes the next a line per document', async () => {
+    const directory = freshDirectory();
+    const item = { id: 'a', jobId: 'j1', n: 1 };
+    const first = { format: 1, seq: 2, table: { version: 1, containers: { docs: { partitionKeyPath: '/jobId', entries: [{ pk: 'j1', etag: '"1"', item }] } } } };
+    writeFileSync(join(directory, 'snapshot.json'), JSON.stringify(first));
+    const store = await FileDocumentStore.open(directory);
+    const docs = await store.container<Doc>('docs', '/jobId');
+    expect(await docs.read('a', 'j1')).toEqual({ item, etag: '"1"' });
+    const b = await docs.create({ id: 'b', jobId: 'j2', n: 2 });
+    expect(b.etag).toBe('"2"');
+    store.compact();
+    expect(snapshotLines(directory)).toEqual([
+      { format: 2, seq: 3, version: 2, containers: { docs: '/jobId' } },
+      { c: 'docs', pk: 'j1', etag: '"1"', item },
+      { c: 'docs', pk: 'j2', etag: '"2"', item: b.item },
+    ]);
+    const reopened = await FileDocumentStore.open(directory);
+    const again = await reopened.container<Doc>('docs', '/jobId');
+    expect((await again.queryAll()).items).toEqual([{ item, etag: '"1"' }, b]);
+    store.close();
+    reopened.close();
+  });
+
+  it('refuses a snapshot with a damaged line', async () => {
+    const directory = freshDirectory();
+    const store = await FileDocumentStore.open(directory);
+    await (await store.container<Doc>('docs', '/jobId')).create({ id: 'a', jobId: 'j1', n: 1 });
+    store.compact();
+    store.close();
+    appendFileSync(join(directory, 'snapshot.json'), '{"c":"docs","pk":"j1","etag":"\\"9\\"","item":{"id":"b"');
+    await expect(FileDocumentStore.open(directory)).rejects.toThrow(/snapshot .* is corrupt/);
   });
 
   it('skips journal lines the snapshot already holds (a crash between snapshot and truncate)', async () => {
