@@ -26,7 +26,7 @@
 // One process at a time: opening a directory whose owner process is still alive fails. (A second
 // open from the same process is allowed; that is how tests simulate a restart after a crash.)
 
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -43,6 +43,7 @@ import {
   retiredJournalName,
   SEALED_JOURNAL,
   SNAPSHOT,
+  writeFully,
   writeSnapshot,
   type JournalRecord,
 } from './file-store-files.js';
@@ -143,9 +144,7 @@ export class FileDocumentStore extends TableDocumentStore {
     const record: JournalRecord = { seq, m: mutation };
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
     try {
-      let written = writeSync(fd, line);
-      // Regular files take the whole buffer in one write; the loop is for the odd short write.
-      while (written < line.length) written += writeSync(fd, line, written);
+      writeFully(fd, line);
       if (this.fsync) fsyncSync(fd);
     } catch (error) {
       // Cut off whatever part of the line made it, so the next line does not glue onto it.

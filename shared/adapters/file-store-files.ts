@@ -100,19 +100,19 @@ export function writeSnapshot(path: string, table: DocumentTable, seq: number, f
       const line: SnapshotLine = { c: container, pk, etag, item };
       chunk += `${JSON.stringify(line)}\n`;
       if (chunk.length >= WRITE_CHUNK_CHARS) {
-        writeAll(fd, chunk);
+        writeFully(fd, Buffer.from(chunk, 'utf8'));
         chunk = '';
       }
     }
-    writeAll(fd, chunk);
+    writeFully(fd, Buffer.from(chunk, 'utf8'));
     if (fsync) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+/** Regular files take the whole buffer in one write; the loop is for the odd short write. */
+export function writeFully(fd: number, bytes: Buffer): void {
   let written = 0;
   while (written < bytes.length) written += writeSync(fd, bytes, written);
 }
