@@ -11,13 +11,18 @@
 //   options: the local protocol server ignores the option.
 // - Cosmos system properties (_rid, _self, _etag, _attachments, _ts) are stripped from items.
 
-import type { Container as CosmosContainer, CosmosClient, Database, ItemDefinition, SqlParameter } from '@azure/cosmos';
+import type { Container as CosmosContainer, CosmosClient, Database, ItemDefinition, JSONObject, OperationInput, OperationResponse, SqlParameter } from '@azure/cosmos';
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
 import { StoreError } from '../ports/errors.js';
+import { forEachInOrder } from '../in-order.js';
+import { splitIntoBatches, type Batch } from './cosmos-batches.js';
 import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf } from './document-paths.js';
 import { checkLimit, decodeContinuation, encodeContinuation } from './keyset-continuation.js';
 
 const SYSTEM_PROPERTIES = ['_rid', '_self', '_etag', '_attachments', '_ts'] as const;
+
+/** Transactional batches of one createMany in flight at once. */
+const BATCH_CONCURRENCY = 8;
 
 export class CosmosDocumentStore implements DocumentStore {
   private database?: Promise<Database>;
@@ -89,6 +94,47 @@ class CosmosDocumentContainer<T extends DocumentItem> implements Container<T> {
     this.checkItem(item);
     const { resource } = await call(() => this.container.items.create<ItemDefinition>(item));
     return toStored<T>(resource);
+  }
+
+  /**
+   * Transactional batches of up to 100 items of one partition, a few at a time. A batch that is
+   * refused as a whole (on Azure it is atomic: one conflict writes none of it), and any item a
+   * batch did not write, is created on its own, which gives each item its own answer.
+   */
+  async createMany(items: readonly T[]): Promise<Stored<T>[]> {
+    const partitionKeys = items.map((item) => this.checkItem(item));
+    const batches = splitIntoBatches(partitionKeys, items.map((item) => JSON.stringify(item).length));
+    const stored: Stored<T>[] = new Array(items.length);
+    const errors = new Map<number, unknown>();
+    await forEachInOrder(batches, BATCH_CONCURRENCY, async (batch) => {
+      for (const index of await this.writeBatch(batch, items, stored)) {
+        try {
+          stored[index] = await this.create(items[index]!);
+        } catch (error) {
+          errors.set(index, error);
+        }
+      }
+    });
+    if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
+    return stored;
+  }
+
+  /** Writes what it can of one batch into `stored`; returns the indexes it did not write. */
+  private async writeBatch(batch: Batch, items: readonly T[], stored: Stored<T>[]): Promise<number[]> {
+    const operations: OperationInput[] = batch.indexes.map((index) => ({ operationType: 'Create', resourceBody: items[index] as unknown as JSONObject }));
+    let results: OperationResponse[];
+    try {
+      results = (await this.container.items.batch(operations, batch.partitionKey)).result ?? [];
+    } catch {
+      return batch.indexes;
+    }
+    const left: number[] = [];
+    batch.indexes.forEach((index, i) => {
+      const result = results[i];
+      if (result && result.statusCode < 400 && result.resourceBody) stored[index] = toStored<T>(result.resourceBody as ItemDefinition);
+      else left.push(index);
+    });
+    return left;
   }
 
   async read(id: string, partitionKey: string): Promise<Stored<T> | undefined> {

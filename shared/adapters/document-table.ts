@@ -6,7 +6,7 @@ import type { DocumentItem, QueryOptions, QueryPage, Stored, WhereFilter } from 
 import { StoreError } from '../ports/errors.js';
 import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf, valueAt } from './document-paths.js';
 import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter, type PagePosition } from './keyset-continuation.js';
-import { clonePlainData } from './plain-data.js';
+import { clonePlainData, copyStoredData } from './plain-data.js';
 
 export type Mutation =
   | { op: 'container'; container: string; partitionKeyPath: string }
@@ -68,6 +68,31 @@ export class DocumentTable {
       throw new StoreError('Conflict', `item ${id} already exists in ${container}/${pk}`);
     }
     return this.put(container, pk, id, item);
+  }
+
+  /**
+   * Creates of many items, to be applied together and in order: each later one gets the next
+   * version. An item that cannot be created (it exists, or repeats an id earlier in `items`) is
+   * left out, and the first such error is returned alongside.
+   */
+  planCreates(container: string, items: readonly DocumentItem[]): { mutations: Mutation[]; failure?: unknown } {
+    const mutations: Mutation[] = [];
+    const planned = new Set<string>();
+    let failure: unknown;
+    for (const item of items) {
+      try {
+        const { pk, id } = this.address(container, item);
+        const key = `${pk}\u0000${id}`;
+        if (this.entry(container, pk, id) || planned.has(key)) {
+          throw new StoreError('Conflict', `item ${id} already exists in ${container}/${pk}`);
+        }
+        planned.add(key);
+        mutations.push(this.put(container, pk, id, item, mutations.length));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    return failure === undefined ? { mutations } : { mutations, failure };
   }
 
   planReplace(container: string, item: DocumentItem, ifMatch: string): Mutation {
@@ -222,8 +247,9 @@ export class DocumentTable {
     return table;
   }
 
-  private put(container: string, pk: string, id: string, item: DocumentItem): Mutation {
-    const version = this.version + 1;
+  /** `ahead`: puts planned before this one and not applied yet. */
+  private put(container: string, pk: string, id: string, item: DocumentItem, ahead = 0): Mutation {
+    const version = this.version + 1 + ahead;
     // The clone both detaches the stored copy from the caller's object and proves it is plain data.
     return { op: 'put', container, pk, id, etag: `"${version}"`, item: clonePlainData(item), version };
   }
@@ -245,7 +271,7 @@ export class DocumentTable {
 }
 
 function stored<T>(entry: Entry): Stored<T> {
-  return { item: clonePlainData(entry.item) as T, etag: entry.etag };
+  return { item: copyStoredData(entry.item) as T, etag: entry.etag };
 }
 
 function compileWhere(where: WhereFilter | undefined): (item: unknown) => boolean {

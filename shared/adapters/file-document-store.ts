@@ -1,9 +1,9 @@
 // A DocumentStore that survives process crashes (kill -9) and restarts, for the local host.
 //
 // On disk, per store directory:
-//   journal.jsonl         one line per committed mutation: {"seq":n,"m":<mutation>}\n, each written
-//                         with one writeSync (and fsync'd, unless turned off) before the write is
-//                         acknowledged or visible;
+//   journal.jsonl         one line per committed mutation: {"seq":n,"m":<mutation>}\n, the lines of
+//                         one write (or of one createMany) written with one writeSync (and fsync'd,
+//                         unless turned off) before the write is acknowledged or visible;
 //   snapshot.json         the whole state as of some seq: a header line, then one line per
 //                         document, so its size is not bounded by a JavaScript string's; only
 //                         ever renamed into place whole;
@@ -139,22 +139,31 @@ export class FileDocumentStore extends TableDocumentStore {
   }
 
   protected override commit(mutation: Mutation): void {
+    this.commitMany([mutation]);
+  }
+
+  /** One journal write for all the lines: a large job's task documents go to disk in a few calls, not one each. */
+  protected override commitMany(mutations: readonly Mutation[]): void {
+    if (mutations.length === 0) return;
     const fd = this.openFd();
-    const seq = this.seq + 1;
-    const record: JournalRecord = { seq, m: mutation };
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    let text = '';
+    for (let i = 0; i < mutations.length; i++) {
+      const record: JournalRecord = { seq: this.seq + 1 + i, m: mutations[i]! };
+      text += `${JSON.stringify(record)}\n`;
+    }
+    const lines = Buffer.from(text, 'utf8');
     try {
-      writeFully(fd, line);
+      writeFully(fd, lines);
       if (this.fsync) fsyncSync(fd);
     } catch (error) {
-      // Cut off whatever part of the line made it, so the next line does not glue onto it.
+      // Cut off whatever part of the lines made it, so the next line does not glue onto it.
       ftruncateSync(fd, this.journalBytes);
       throw error;
     }
-    this.seq = seq;
-    this.journalRecords += 1;
-    this.journalBytes += line.length;
-    super.commit(mutation);
+    this.seq += mutations.length;
+    this.journalRecords += mutations.length;
+    this.journalBytes += lines.length;
+    super.commitMany(mutations);
     if (!this.compaction && this.journalRecords >= this.compactAfterRecords && this.journalRecords > this.table.itemCount()) {
       try {
         this.compactInBackground();

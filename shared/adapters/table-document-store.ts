@@ -4,7 +4,7 @@
 
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
 import { DocumentTable, type Mutation } from './document-table.js';
-import { clonePlainData } from './plain-data.js';
+import { copyStoredData } from './plain-data.js';
 
 export class TableDocumentStore implements DocumentStore {
   constructor(protected readonly table: DocumentTable) {}
@@ -12,11 +12,19 @@ export class TableDocumentStore implements DocumentStore {
   async container<T extends DocumentItem>(name: string, partitionKeyPath: string): Promise<Container<T>> {
     const mutation = this.table.planContainer(name, partitionKeyPath);
     if (mutation) this.commit(mutation);
-    return new TableContainer<T>(name, partitionKeyPath, this.table, (m) => this.commit(m));
+    return new TableContainer<T>(name, partitionKeyPath, this.table, {
+      one: (m) => this.commit(m),
+      many: (ms) => this.commitMany(ms),
+    });
   }
 
   protected commit(mutation: Mutation): void {
     this.table.apply(mutation);
+  }
+
+  /** Mutations planned together, committed in order. */
+  protected commitMany(mutations: readonly Mutation[]): void {
+    for (const mutation of mutations) this.table.apply(mutation);
   }
 }
 
@@ -25,11 +33,18 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
     readonly name: string,
     readonly partitionKeyPath: string,
     private readonly table: DocumentTable,
-    private readonly commit: (mutation: Mutation) => void,
+    private readonly committer: { one(mutation: Mutation): void; many(mutations: readonly Mutation[]): void },
   ) {}
 
   async create(item: T): Promise<Stored<T>> {
     return this.write(this.table.planCreate(this.name, item));
+  }
+
+  async createMany(items: readonly T[]): Promise<Stored<T>[]> {
+    const { mutations, failure } = this.table.planCreates(this.name, items);
+    this.committer.many(mutations);
+    if (failure !== undefined) throw failure;
+    return mutations.map((mutation) => stored<T>(mutation));
   }
 
   async read(id: string, partitionKey: string): Promise<Stored<T> | undefined> {
@@ -45,7 +60,7 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
   }
 
   async delete(id: string, partitionKey: string, options: { ifMatch?: string } = {}): Promise<void> {
-    this.commit(this.table.planDelete(this.name, id, partitionKey, options.ifMatch));
+    this.committer.one(this.table.planDelete(this.name, id, partitionKey, options.ifMatch));
   }
 
   async query(partitionKey: string, options?: QueryOptions): Promise<QueryPage<T>> {
@@ -57,8 +72,12 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
   }
 
   private write(mutation: Mutation): Stored<T> {
-    this.commit(mutation);
-    if (mutation.op !== 'put') throw new Error('a write must plan a put');
-    return { item: clonePlainData(mutation.item) as T, etag: mutation.etag };
+    this.committer.one(mutation);
+    return stored<T>(mutation);
   }
+}
+
+function stored<T>(mutation: Mutation): Stored<T> {
+  if (mutation.op !== 'put') throw new Error('a write must plan a put');
+  return { item: copyStoredData(mutation.item) as T, etag: mutation.etag };
 }

@@ -15,7 +15,7 @@ import {
   type TaskSpec,
 } from '../batch/index.js';
 import { isStoreError } from '../ports/errors.js';
-import type { Stored } from '../ports/document-store.js';
+import { CREATE_MANY_BATCH, type Stored } from '../ports/document-store.js';
 import { forEachInOrder } from '../in-order.js';
 import type { AppContext } from './context.js';
 import { jobInstanceId, jobKey, poolKey, toJobDoc, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
@@ -32,7 +32,8 @@ export interface Services {
 
 /** A submission whose writer died is taken over after this long. */
 const ABANDONED_SUBMISSION_MS = 60_000;
-const WRITE_CONCURRENCY = 32;
+/** Store calls of a submission's writes out at once. */
+const WRITE_CONCURRENCY = 8;
 
 export async function createJob(s: Services, body: unknown): Promise<Stored<JobDoc>> {
   const { job, tasks } = validateJobSubmission(body);
@@ -85,11 +86,18 @@ async function takeOverAbandoned(s: Services, key: string, now: number): Promise
   await removeJobDocuments(s, key);
 }
 
-/** Creates the documents; on a failure, only after every write already started has settled, so a clean-up after it sees them all. */
+/**
+ * Creates the documents, a batch per store call (one Cosmos DB transactional batch, one journal
+ * write in the local store) and a few calls at once; on a failure, only after every write already
+ * started has settled, so a clean-up after it sees them all.
+ */
 export async function writeTasks(s: Services, docs: TaskDoc[]): Promise<Stored<TaskDoc>[]> {
-  const written: Stored<TaskDoc>[] = new Array(docs.length);
-  await forEachInOrder(docs, WRITE_CONCURRENCY, async (doc, i) => {
-    written[i] = await s.ctx.tasks.create(doc);
+  const chunks: TaskDoc[][] = [];
+  for (let i = 0; i < docs.length; i += CREATE_MANY_BATCH) chunks.push(docs.slice(i, i + CREATE_MANY_BATCH));
+  const written: Stored<TaskDoc>[] = [];
+  await forEachInOrder(chunks, WRITE_CONCURRENCY, async (chunk, i) => {
+    const stored = await s.ctx.tasks.createMany(chunk);
+    for (let k = 0; k < stored.length; k++) written[i * CREATE_MANY_BATCH + k] = stored[k]!;
   });
   return written;
 }

@@ -32,11 +32,25 @@ export interface QueryPage<T> {
   continuation?: string;
 }
 
+/**
+ * Cosmos DB takes at most this many operations in one transactional batch: a createMany of this
+ * many items of one partition is one request there.
+ */
+export const CREATE_MANY_BATCH = 100;
+
 export interface Container<T extends DocumentItem> {
   readonly name: string;
   /** e.g. "/jobId"; nested paths like "/job/id" are allowed. The value there must be a string. */
   readonly partitionKeyPath: string;
   create(item: T): Promise<Stored<T>>;
+  /**
+   * Creates many items (of any partitions) in far fewer round trips than one create each: a
+   * large job's tasks are written this way. Not atomic: every item that can be created is, and
+   * if any cannot (Conflict, including an id repeated in `items`), the call rejects with the first
+   * such item's error once the rest are settled, so a clean-up afterwards sees all that was written.
+   * Resolves with the items as stored, in the order given.
+   */
+  createMany(items: readonly T[]): Promise<Stored<T>[]>;
   read(id: string, partitionKey: string): Promise<Stored<T> | undefined>;
   /** Replaces the existing item only if its ETag still equals ifMatch. */
   replace(item: T, options: { ifMatch: string }): Promise<Stored<T>>;

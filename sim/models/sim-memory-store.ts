@@ -4,6 +4,7 @@
 // and write still copies, so no caller can change stored state by mutating what it was handed;
 // only the read-only view for the simulator's own judges (peekView) hands out the stored
 // documents themselves.
+import { createEach } from '../../shared/adapters/create-each.js';
 import { checkId, parseFieldPath, parsePartitionKeyPath, partitionKeyOf, valueAt } from '../../shared/adapters/document-paths.js';
 import { checkLimit, compareStrings, decodeContinuation, encodeContinuation, isAfter } from '../../shared/adapters/keyset-continuation.js';
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored, WhereFilter } from '../../shared/ports/document-store.js';
@@ -89,6 +90,10 @@ class SimMemoryContainer<T extends DocumentItem> implements Container<T> {
     const { pk, id } = this.address(item);
     if (this.entry(pk, id)) throw new StoreError('Conflict', `item ${id} already exists in ${this.name}/${pk}`);
     return this.put(pk, id, item);
+  }
+
+  createMany(items: readonly T[]): Promise<Stored<T>[]> {
+    return createEach(items, (item) => this.create(item));
   }
 
   async read(id: string, partitionKey: string): Promise<Stored<T> | undefined> {

@@ -2,6 +2,7 @@
 // a stale ETag really fails with 412), every call a scheduling point of the calling thread, and
 // throttling (429 with retry-after) and transient 503s injected from the seed. Successful writes
 // are reported to the monitors, which see every state each document passes through.
+import { createEach } from '../../shared/adapters/create-each.js';
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../../shared/ports/document-store.js';
 import { StoreError } from '../../shared/ports/errors.js';
 import type { Kernel, SimThread } from '../kernel.js';
@@ -60,6 +61,16 @@ class SimContainer<T extends DocumentItem> implements Container<T> {
     const stored = await this.inner.create(item);
     this.written(stored.item);
     return stored;
+  }
+
+  /** One point of the thread for the whole call, as it is one request (or a few) to the service. */
+  async createMany(items: readonly T[]): Promise<Stored<T>[]> {
+    await this.gate(`createMany ${this.name} x${items.length}`);
+    return createEach(items, async (item) => {
+      const stored = await this.inner.create(item);
+      this.written(stored.item);
+      return stored;
+    });
   }
 
   async read(id: string, partitionKey: string): Promise<Stored<T> | undefined> {

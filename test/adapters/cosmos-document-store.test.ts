@@ -2,7 +2,7 @@
 // creates containers, and how it reports the service's failures.
 
 import { randomUUID } from 'node:crypto';
-import { CosmosClient, ErrorResponse } from '@azure/cosmos';
+import { CosmosClient, ErrorResponse, type CosmosClientOptions, type PluginConfig } from '@azure/cosmos';
 import { describe, expect, it } from 'vitest';
 import { localCosmosClientOptions, startCosmos } from '../../local-host/services/cosmos.js';
 import { useLocalCosmos } from '../support/local-cosmos.js';
@@ -52,6 +52,39 @@ describe('CosmosDocumentStore', () => {
       /partitioned by \/jobId/,
     );
     await local.client.database(databaseId).delete();
+  });
+
+  it('creates many items in transactional batches of 100 per partition, not a request each', async () => {
+    const requests: string[] = [];
+    // The SDK's own request hook (typed, but left out of the options' public type).
+    const plugins: PluginConfig[] = [
+      {
+        on: 'request',
+        plugin: async (context, _diagnostics, next) => {
+          requests.push(String(context.operationType));
+          return next(context);
+        },
+      },
+    ];
+    const counted = new CosmosClient({ ...localCosmosClientOptions(local.handle), plugins } as CosmosClientOptions);
+    const databaseId = `adapter-${randomUUID()}`;
+    try {
+      const tasks = await new CosmosDocumentStore(counted, databaseId).container<Task>('tasks', '/jobId');
+      requests.length = 0;
+      const items = [
+        ...Array.from({ length: 250 }, (_, i) => ({ id: `t${i}`, jobId: 'j1', status: 'active' })),
+        { id: 'other', jobId: 'j2', status: 'active' },
+      ];
+      const created = await tasks.createMany(items);
+      expect(created.map((s) => s.item)).toEqual(items);
+      // 100 + 100 + 50 of j1, and 1 of j2; nothing item by item.
+      expect(requests.filter((op) => op === 'batch')).toHaveLength(4);
+      expect(requests.filter((op) => op === 'create')).toHaveLength(0);
+      expect((await tasks.query('j1')).items).toHaveLength(250);
+    } finally {
+      await counted.database(databaseId).delete();
+      counted.dispose();
+    }
   });
 
   it('reports an unreachable service as Unavailable', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clonePlainData } from '../../shared/adapters/plain-data.js';
+import { clonePlainData, copyStoredData } from '../../shared/adapters/plain-data.js';
 
 describe('clonePlainData', () => {
   it('copies nested objects and arrays deeply, equal to what JSON would carry', () => {
@@ -26,8 +26,22 @@ describe('clonePlainData', () => {
     ['a bigint', { big: 1n }, /big is a bigint/],
     ['NaN', { deep: { list: [1, Number.NaN] } }, /deep\.list\[1\] is NaN/],
     ['Infinity', { n: Number.POSITIVE_INFINITY }, /n is Infinity/],
+    ['a symbol in an array', { tags: ['a', Symbol('b')] }, /tags\[1\] is a symbol/],
+    ['undefined itself', undefined, /the document is a undefined/],
   ])('refuses %s, naming where it is', (_what, doc, message) => {
     expect(() => clonePlainData(doc)).toThrow(TypeError);
     expect(() => clonePlainData(doc)).toThrow(message);
+  });
+});
+
+describe('copyStoredData', () => {
+  it('copies what a store holds deeply: nothing in the copy is shared with the original', () => {
+    const stored = clonePlainData({ id: 't1', n: 3, none: null, deps: { taskIds: ['a', 'b'] }, list: [{ x: 1 }, [2, 3]] });
+    const copy = copyStoredData(stored);
+    expect(copy).toEqual(stored);
+    copy.deps.taskIds.push('c');
+    (copy.list[0] as { x: number }).x = 9;
+    (copy.list[1] as number[]).push(4);
+    expect(stored).toEqual({ id: 't1', n: 3, none: null, deps: { taskIds: ['a', 'b'] }, list: [{ x: 1 }, [2, 3]] });
   });
 });

@@ -139,6 +139,52 @@ export function documentStoreConformance(name: string, factory: () => Promise<Do
       });
     });
 
+    describe('createMany', () => {
+      it('creates every item, of any partition, answering in the order given with the ETags reads give', async () => {
+        const items = [task('job-1', 'b', { n: 1 }), task('job-2', 'a', { n: 2, spec: { kind: 'x' } }), task('job-1', 'a', { n: 3 })];
+        const created = await tasks.createMany(items);
+        expect(created.map((s) => s.item)).toEqual(items);
+        for (const [i, item] of items.entries()) {
+          expect(await tasks.read(item.id, item.jobId)).toEqual({ item, etag: created[i]!.etag });
+        }
+        expect(new Set(created.map((s) => s.etag)).size).toBe(3);
+      });
+
+      it('answers an empty list with an empty list', async () => {
+        expect(await tasks.createMany([])).toEqual([]);
+        expect((await tasks.queryAll()).items).toEqual([]);
+      });
+
+      it('writes more items than one batch holds', async () => {
+        const items = Array.from({ length: 250 }, (_, i) => task('job-1', `t${pad(i)}`, { n: i }));
+        const created = await tasks.createMany(items);
+        expect(created.map((s) => s.item.n)).toEqual(items.map((t) => t.n));
+        const { items: stored } = await readAllPages((o) => tasks.query('job-1', o), { limit: 100 });
+        expect(stored).toEqual(items);
+      });
+
+      it('creates all it can when an id exists, then fails Conflict, leaving the existing item unchanged', async () => {
+        const existing = await tasks.create(task('job-1', 't2', { n: 99 }));
+        await expectStoreError(tasks.createMany([task('job-1', 't1'), task('job-1', 't2'), task('job-1', 't3')]), 'Conflict');
+        expect(await tasks.read('t2', 'job-1')).toEqual(existing);
+        expect((await tasks.query('job-1')).items.map((s) => s.item.id)).toEqual(['t1', 't2', 't3']);
+      });
+
+      it('fails Conflict on an id given twice, keeping the first', async () => {
+        await expectStoreError(tasks.createMany([task('job-1', 't1', { n: 1 }), task('job-1', 't1', { n: 2 }), task('job-1', 't2')]), 'Conflict');
+        expect((await tasks.read('t1', 'job-1'))?.item.n).toBe(1);
+        expect(await tasks.read('t2', 'job-1')).toBeDefined();
+      });
+
+      it('hands out copies: changing what was given or returned changes nothing stored', async () => {
+        const written = task('job-1', 't1', { spec: { kind: 'shell' } });
+        const [created] = await tasks.createMany([written]);
+        created!.item.spec!.kind = 'mutated';
+        written.spec!.kind = 'mutated too';
+        expect((await tasks.read('t1', 'job-1'))?.item).toEqual(task('job-1', 't1', { spec: { kind: 'shell' } }));
+      });
+    });
+
     describe('replace', () => {
       it('replaces when the etag matches and gives a new etag', async () => {
         const created = await tasks.create(task('job-1', 't1'));
