@@ -54,7 +54,7 @@ export async function createJob(s: Services, body: unknown): Promise<Stored<JobD
     throw err;
   }
   try {
-    await writeTasks(s, tasks.map((t) => toTaskDoc(job.id, newStoredTask(t, at))));
+    await writeNewTasks(s, job.id, tasks, at);
     await s.orchestrations.start(doc.instanceId, { jobId: job.id, generation: 0 });
     const { provisioning: _done, ...visible } = created.item;
     const submitted = await s.ctx.jobs.replace(visible, { ifMatch: created.etag });
@@ -87,16 +87,17 @@ async function takeOverAbandoned(s: Services, key: string, now: number): Promise
 }
 
 /**
- * Creates the documents, a batch per store call (one Cosmos DB transactional batch, one journal
- * write in the local store) and a few calls at once; on a failure, only after every write already
+ * Stores newly accepted tasks of a job, accepted at `at`: a batch per store call (one Cosmos DB
+ * transactional batch, one journal write in the local store), a few calls at once, each batch's
+ * documents made only when it is written. On a failure, rejects only after every write already
  * started has settled, so a clean-up after it sees them all.
  */
-export async function writeTasks(s: Services, docs: TaskDoc[]): Promise<Stored<TaskDoc>[]> {
-  const chunks: TaskDoc[][] = [];
-  for (let i = 0; i < docs.length; i += CREATE_MANY_BATCH) chunks.push(docs.slice(i, i + CREATE_MANY_BATCH));
+export async function writeNewTasks(s: Services, jobId: string, specs: readonly TaskSpec[], at: string): Promise<Stored<TaskDoc>[]> {
+  const batches: (readonly TaskSpec[])[] = [];
+  for (let i = 0; i < specs.length; i += CREATE_MANY_BATCH) batches.push(specs.slice(i, i + CREATE_MANY_BATCH));
   const written: Stored<TaskDoc>[] = [];
-  await forEachInOrder(chunks, WRITE_CONCURRENCY, async (chunk, i) => {
-    const stored = await s.ctx.tasks.createMany(chunk);
+  await forEachInOrder(batches, WRITE_CONCURRENCY, async (batch, i) => {
+    const stored = await s.ctx.tasks.createMany(batch.map((spec) => toTaskDoc(jobId, newStoredTask(spec, at))));
     for (let k = 0; k < stored.length; k++) written[i * CREATE_MANY_BATCH + k] = stored[k]!;
   });
   return written;

@@ -23,7 +23,7 @@ import { jobKey, poolKey, taskKey, toTaskDoc, type JobDoc, type TaskDoc } from '
 import { defect } from './defects.js';
 import { updateWithRetry } from './etag-retry.js';
 import { taskEndedWithFailure, taskMovedTo } from './transitions.js';
-import { checkSlots, getJob, writeTasks, type Services } from './job-service.js';
+import { checkSlots, getJob, writeNewTasks, type Services } from './job-service.js';
 import { requestKill } from './kill-requests.js';
 import { taskResource } from './representation.js';
 
@@ -83,7 +83,7 @@ export async function addTaskCollection(s: Services, jobId: string, body: unknow
     }
   }
   const at = new Date(s.ctx.now()).toISOString();
-  const written = await writeTasks(s, fitting.map((t) => toTaskDoc(job.item.jobId, newStoredTask(t, at))));
+  const written = await writeNewTasks(s, job.item.jobId, fitting, at);
   for (const stored of written) {
     const result = results.find((r) => r.taskId === stored.item.taskId);
     if (result) result.eTag = stored.etag;
