@@ -41,9 +41,7 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
   }
 
   async createMany(items: readonly T[]): Promise<Stored<T>[]> {
-    // Every other call here runs to its end without giving way, as it is short; a large job's
-    // tasks come as a thousand of these, and other requests must get their turn in between.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await giveWay();
     const { mutations, failure } = this.table.planCreates(this.name, items);
     this.committer.many(mutations);
     if (failure !== undefined) throw failure;
@@ -67,10 +65,12 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
   }
 
   async query(partitionKey: string, options?: QueryOptions): Promise<QueryPage<T>> {
+    await giveWay();
     return this.table.query<T>(this.name, partitionKey, options);
   }
 
   async queryAll(options?: QueryOptions): Promise<QueryPage<T>> {
+    await giveWay();
     return this.table.query<T>(this.name, undefined, options);
   }
 
@@ -78,6 +78,15 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
     this.committer.one(mutation);
     return stored<T>(mutation);
   }
+}
+
+/**
+ * Lets other requests' work run first. Reads and writes of one item here are short and run to
+ * their end; a large job's tasks are written a thousand batches at a time and read a page at a
+ * time, and without this every other request would wait for all of it.
+ */
+function giveWay(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function stored<T>(mutation: Mutation): Stored<T> {
