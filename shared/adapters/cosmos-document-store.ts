@@ -129,11 +129,19 @@ class CosmosDocumentContainer<T extends DocumentItem> implements Container<T> {
       return batch.indexes;
     }
     const left: number[] = [];
-    batch.indexes.forEach((index, i) => {
+    for (const [i, index] of batch.indexes.entries()) {
       const result = results[i];
-      if (result && result.statusCode < 400 && result.resourceBody) stored[index] = toStored<T>(result.resourceBody as ItemDefinition);
-      else left.push(index);
-    });
+      if (!result || result.statusCode >= 400) left.push(index);
+      else if (result.resourceBody) stored[index] = toStored<T>(result.resourceBody as ItemDefinition);
+      // Written, but the service sent no copy back (an account may turn that off): the item is
+      // what was sent, and its ETag is in the result or, failing that, in a read.
+      else if (result.eTag) stored[index] = { item: JSON.parse(JSON.stringify(items[index])) as T, etag: result.eTag };
+      else {
+        const read = await this.read(items[index]!.id, batch.partitionKey);
+        if (!read) throw new StoreError('Unavailable', `Cosmos DB reported ${items[index]!.id} created, but it cannot be read`);
+        stored[index] = read;
+      }
+    }
     return left;
   }
 
