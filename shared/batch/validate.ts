@@ -169,6 +169,8 @@ function rawTaskId(raw: unknown): string {
   return isJsonObject(raw) && typeof raw['id'] === 'string' ? raw['id'] : '';
 }
 
+const NO_DEPS: readonly number[] = Object.freeze([]);
+
 /** Validates tasks submitted together, each alone and then against each other and the job's existing tasks. */
 function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, existing: ExistingTaskIds, pathOf: (index: number) => string): TaskOutcome[] {
   const outcomes: TaskOutcome[] = rawTasks.map((raw, index) => {
@@ -206,14 +208,18 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
     if (value !== undefined) integerIds.add(value, index);
   }
 
-  // Edges within the request. Explicit ones carry the position, for precise error paths.
-  const explicitDeps: Array<Array<{ target: number; position: number }>> = Array.from({ length: count }, () => []);
-  const rangeDeps: number[][] = Array.from({ length: count }, () => []);
-  const explicitDependents: Array<Array<{ dependent: number; position: number }>> = Array.from({ length: count }, () => []);
+  // Edges within the request. Explicit ones carry the position, for precise error paths. A task
+  // with none has no list at all: a large job's validation would otherwise allocate several
+  // empty arrays per task.
+  const explicitDeps: Array<Array<{ target: number; position: number }> | undefined> = new Array(count);
+  const rangeDeps: Array<number[] | undefined> = new Array(count);
+  const explicitDependents: Array<Array<{ dependent: number; position: number }> | undefined> = new Array(count);
   outcomes.forEach((outcome, index) => {
     if (!outcome.ok || !outcome.task.dependsOn) return;
     const { task } = outcome;
-    for (const [position, dependencyId] of task.dependsOn!.taskIds.entries()) {
+    const { taskIds, taskIdRanges } = task.dependsOn!;
+    for (let position = 0; position < taskIds.length; position++) {
+      const dependencyId = taskIds[position]!;
       if (existing.has(dependencyId)) continue;
       const key = idKey(dependencyId);
       const target = acceptedByKey.get(key) ?? rejectedByKey.get(key);
@@ -221,11 +227,11 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
         fail(index, taskDependencyNotFound(task.id, dependencyId, `${propertyPath(pathOf(index), 'dependsOn.taskIds')}[${position}]`), true);
         return;
       }
-      explicitDeps[index]!.push({ target, position });
-      explicitDependents[target]!.push({ dependent: index, position });
+      (explicitDeps[index] ??= []).push({ target, position });
+      (explicitDependents[target] ??= []).push({ dependent: index, position });
     }
-    for (const range of task.dependsOn!.taskIdRanges) {
-      for (const { nodes } of integerIds.valuesInRange(range.start, range.end)) rangeDeps[index]!.push(...nodes);
+    for (const range of taskIdRanges) {
+      for (const { nodes } of integerIds.valuesInRange(range.start, range.end)) (rangeDeps[index] ??= []).push(...nodes);
     }
   });
 
@@ -234,7 +240,7 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
     while (worklist.length > 0) {
       const rejected = worklist.pop()!;
       const rejectedId = (outcomes[rejected] as { taskId: string }).taskId;
-      for (const { dependent, position } of explicitDependents[rejected]!) {
+      for (const { dependent, position } of explicitDependents[rejected] ?? []) {
         const outcome = outcomes[dependent]!;
         if (!outcome.ok) continue;
         fail(
@@ -254,8 +260,15 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
   propagateRejections();
 
   const alive = (index: number): boolean => outcomes[index]!.ok;
-  const aliveDeps = (index: number): number[] =>
-    alive(index) ? [...explicitDeps[index]!.map((edge) => edge.target), ...rangeDeps[index]!].filter(alive) : [];
+  const aliveDeps = (index: number): readonly number[] => {
+    const explicit = explicitDeps[index];
+    const ranged = rangeDeps[index];
+    if (!alive(index) || (!explicit && !ranged)) return NO_DEPS;
+    const deps: number[] = [];
+    for (const edge of explicit ?? []) if (alive(edge.target)) deps.push(edge.target);
+    for (const target of ranged ?? []) if (alive(target)) deps.push(target);
+    return deps;
+  };
   const depsCache = Array.from({ length: count }, (_, index) => aliveDeps(index));
   const components = cyclicComponents(count, (index) => depsCache[index]!);
   for (const component of components) {
