@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import {
+  PACK_HOLD_BACK_MS,
   PRIORITY_BANDS,
   TASK_OUTPUT_CONTAINER,
   taskOutputBlobName,
@@ -148,6 +149,10 @@ export class Agent {
   private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
+  /** The pool packs its tasks and another node comes first (the last heartbeat's answer). */
+  private holdBack = false;
+  /** The message this node, holding back, found at the front of the queue, and when it first did. */
+  private frontSeen: { messageId: string; at: number } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopTaking = new AbortController();
   private readonly stopHeartbeats = new AbortController();
@@ -307,8 +312,13 @@ export class Agent {
         }
         let received: ReceivedTask[];
         try {
+          const holdBackMs = this.holdBack ? await this.holdBackMs() : 0;
+          if (holdBackMs > 0) {
+            await sleep(holdBackMs, signal);
+            continue;
+          }
           const began = performance.now();
-          received = await this.receiver.receiveUpTo(wanted, this.config.leaseMs);
+          received = holdBackMs < 0 ? [] : await this.receiver.receiveUpTo(wanted, this.config.leaseMs);
           if (received.length > 0) {
             this.lookAhead.received(performance.now() - began);
             this.lastWorkAt = Date.now();
@@ -339,6 +349,20 @@ export class Agent {
       this.cancelStaged();
       await Promise.all(this.waiting.splice(0).map((w) => this.returnWaiting(w)));
     }
+  }
+
+  /**
+   * While holding back (pack): how much longer to leave the front message to the node pack
+   * favours, counted from when this node first saw it there (Storage's insertion times are whole
+   * seconds, and another machine's clock); 0 once it has waited PACK_HOLD_BACK_MS, and -1 when
+   * nothing is waiting.
+   */
+  private async holdBackMs(): Promise<number> {
+    const front = await this.receiver.front();
+    if (!front) return -1;
+    const now = Date.now();
+    if (this.frontSeen?.messageId !== front.messageId) this.frontSeen = { messageId: front.messageId, at: now };
+    return Math.max(0, this.frontSeen.at + PACK_HOLD_BACK_MS - now);
   }
 
   /**
@@ -790,6 +814,7 @@ export class Agent {
         this.receiver.acknowledgePoisonReports(poisoned.length);
         failures = 0;
         delay = Math.min(60_000, Math.max(100, answer.nextHeartbeatMs));
+        this.holdBack = answer.holdBack === true;
         this.obey(answer);
       } catch (error) {
         if (failures++ % 20 === 0) this.log(`heartbeat failed: ${(error as Error).message}`);

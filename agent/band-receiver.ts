@@ -5,7 +5,7 @@ import { PRIORITY_BANDS, poolQueueName, type PriorityBand, type TaskMessage } fr
 import { CountingWorkQueue } from '../shared/adapters/counting-work-queue.js';
 import type { RequestCounter } from '../shared/adapters/request-counter.js';
 import { StorageQueueWorkQueue } from '../shared/adapters/storage-queue-work-queue.js';
-import type { QueueMessage, WorkQueue } from '../shared/ports/work-queue.js';
+import type { PeekedMessage, QueueMessage, WorkQueue } from '../shared/ports/work-queue.js';
 import { parseTaskMessage } from './task-message.js';
 
 export interface ReceivedTask {
@@ -99,6 +99,18 @@ export class BandReceiver {
     }
     this.busyBand = undefined;
     return [];
+  }
+
+  /**
+   * The message at the front of the highest band that has one, looked at without taking it
+   * (a peek per band, top first); undefined when every band is empty.
+   */
+  async front(): Promise<PeekedMessage | undefined> {
+    for (const { queue } of this.bands) {
+      const [first] = await queue.peek(1);
+      if (first) return first;
+    }
+    return undefined;
   }
 
   /** Poison reports since the last call whose heartbeat went through. */

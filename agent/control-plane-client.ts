@@ -70,6 +70,7 @@ export class ControlPlaneClient {
       drain: answer?.drain === true,
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
+      holdBack: answer?.holdBack === true,
     };
   }
 

@@ -6,7 +6,7 @@ import { readJobFile } from './job-file.js';
 import { oneOf, parseCommandArgs, positionals, requiredOption } from './options.js';
 import { nodeTable, poolDetails, poolTable, printJson } from './render.js';
 
-export const POOL_USAGE = `fnbatch pool create --id ID --vm-size SIZE --nodes N [--low-priority N] [--slots N] [--start-task CMD]
+export const POOL_USAGE = `fnbatch pool create --id ID --vm-size SIZE --nodes N [--low-priority N] [--slots N] [--fill spread|pack] [--start-task CMD]
 fnbatch pool create FILE.json|FILE.yaml     (a Batch pool body)
 fnbatch pool show ID
 fnbatch pool list
@@ -15,6 +15,8 @@ fnbatch pool nodes ID`;
 
 const MAX_NODES = 100_000;
 const DEALLOCATION = ['requeue', 'terminate', 'taskcompletion', 'retaineddata'] as const;
+const FILL_TYPES = ['spread', 'pack'] as const;
+const CREATE_FLAGS = ['id', 'vm-size', 'nodes', 'low-priority', 'slots', 'fill', 'start-task'];
 
 export async function poolCommand(argv: string[], io: CliIO): Promise<number> {
   const [sub, ...rest] = argv;
@@ -52,11 +54,11 @@ export async function poolCommand(argv: string[], io: CliIO): Promise<number> {
 }
 
 async function create(argv: string[], io: CliIO): Promise<number> {
-  const args = parseCommandArgs(argv, ['id', 'vm-size', 'nodes', 'low-priority', 'slots', 'start-task'], [], POOL_USAGE);
+  const args = parseCommandArgs(argv, CREATE_FLAGS, [], POOL_USAGE);
   let body: Record<string, unknown>;
   if (args.positionals.length) {
     const [file] = positionals(args, ['a pool file'], POOL_USAGE);
-    const flags = ['id', 'vm-size', 'nodes', 'low-priority', 'slots', 'start-task'].filter((f) => args.options.has(f));
+    const flags = CREATE_FLAGS.filter((f) => args.options.has(f));
     if (flags.length) throw new UsageError(`--${flags[0]} cannot be combined with a pool file\n${POOL_USAGE}`);
     body = readJobFile(file!, io.cwd);
   } else {
@@ -69,6 +71,8 @@ async function create(argv: string[], io: CliIO): Promise<number> {
     if (low !== undefined) body.targetLowPriorityNodes = low;
     const slots = intOption(args, 'slots', 1, 256);
     if (slots !== undefined) body.taskSlotsPerNode = slots;
+    const fill = oneOf(args, 'fill', FILL_TYPES);
+    if (fill !== undefined) body.taskSchedulingPolicy = { nodeFillType: fill };
     const startTask = stringOption(args, 'start-task');
     if (startTask !== undefined) body.startTask = { commandLine: startTask, waitForSuccess: true };
   }

@@ -36,6 +36,7 @@ export function poolDetails(p: Resource): string {
     ['dedicated nodes', `${str(p.currentDedicatedNodes)} (target ${str(p.targetDedicatedNodes)})`],
     ['low-priority nodes', `${str(p.currentLowPriorityNodes)} (target ${str(p.targetLowPriorityNodes)})`],
     ['task slots per node', str(p.taskSlotsPerNode)],
+    ['node fill type', obj(p.taskSchedulingPolicy).nodeFillType === undefined ? undefined : str(obj(p.taskSchedulingPolicy).nodeFillType)],
     ['start task', startTask === undefined ? undefined : str(startTask)],
     ['autoscale formula', p.enableAutoScale ? str(p.autoScaleFormula) : undefined],
     ['resize errors', resizeErrors],

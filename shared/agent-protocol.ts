@@ -190,7 +190,15 @@ export interface HeartbeatResponse {
   shutdown: boolean;
   /** Milliseconds until the next heartbeat is expected. */
   nextHeartbeatMs: number;
+  /**
+   * The pool packs its tasks (nodeFillType 'pack') and another node comes first with a free
+   * slot: leave new messages to it, taking one only once it has waited PACK_HOLD_BACK_MS.
+   */
+  holdBack?: boolean;
 }
+
+/** How long a node holding back (pack) leaves a message at the front of the queue to the node pack favours. */
+export const PACK_HOLD_BACK_MS = 250;
 
 export interface StartTaskReport {
   poolId: string;

@@ -1,6 +1,7 @@
 // Compute nodes as the control plane sees them: what their heartbeats say, what they are asked to
 // do in return (kill tasks, drain, leave), and which of them have gone quiet.
 import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport } from '../agent-protocol.js';
+import { packHoldsBack, type NodeOccupancy } from '../batch/placement.js';
 import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
@@ -51,7 +52,26 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
       await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item));
     }
   }
+  if (pool.item.taskSchedulingPolicy?.nodeFillType === 'pack') answer = { ...answer, holdBack: await holdsBackUnderPack(ctx, req) };
   return answer;
+}
+
+/** Whether the heartbeating node should leave new work to another of the pool's usable nodes (pack). */
+async function holdsBackUnderPack(ctx: AppContext, req: HeartbeatRequest): Promise<boolean> {
+  const others: NodeOccupancy[] = [];
+  for (let page = await ctx.nodes.query(poolKey(req.poolId)); ; ) {
+    for (const { item } of page.items) {
+      const usable = (item.state === 'idle' || item.state === 'running') && !item.drain && !item.shutdown && !isSilent(ctx, item.lastHeartbeatAt, NODE_OFFLINE_AFTER_MS);
+      if (usable && item.nodeId !== req.nodeId) others.push(occupancy(item.nodeId, item.taskSlots, item.runningTasks));
+    }
+    if (!page.continuation) break;
+    page = await ctx.nodes.query(poolKey(req.poolId), { continuation: page.continuation });
+  }
+  return packHoldsBack(occupancy(req.nodeId, req.taskSlots, req.runningTasks), others);
+}
+
+function occupancy(nodeId: string, taskSlots: number, running: readonly { slots?: number }[]): NodeOccupancy {
+  return { nodeId, taskSlots, usedSlots: running.reduce((sum, task) => sum + (task.slots ?? 1), 0) };
 }
 
 /** The agent reports its own state; the control plane's decisions (leaving, preempted) win. */

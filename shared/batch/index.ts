@@ -11,3 +11,4 @@ export * from './dependency-outcome.js';
 export * from './dispatch-order.js';
 export * from './task-state.js';
 export * from './odata.js';
+export * from './placement.js';

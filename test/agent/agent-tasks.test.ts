@@ -7,7 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteHandle } from '../../local-host/services/azurite.js';
-import { poolQueueName, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
+import { PACK_HOLD_BACK_MS, poolQueueName, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
 import { BandReceiver, poisonQueueName } from '../../agent/band-receiver.js';
 import { ControlPlaneDouble } from './support/control-plane-double.js';
 import { delay, enqueue, isProcessAlive, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
@@ -387,6 +387,29 @@ describe('queue messages', () => {
     await completion(task.taskId);
     await waitFor(async () => (await queue.getProperties()).approximateMessagesCount === 0, 'message deleted');
     expect(controlPlane.claims).toHaveLength(1);
+  });
+
+  it('holding back (pack), leaves a new message to the node pack favours, and takes it only after a while', async () => {
+    const { poolId } = await setUp();
+    controlPlane.holdBack = true;
+    const answered = controlPlane.heartbeats.length + 2;
+    await waitFor(() => controlPlane.heartbeats.length >= answered, 'a heartbeat answered with hold back');
+
+    // Another node (here the test) takes the first message within the hold back: this one never claims it.
+    const taken = taskMessage('touch should-not-exist');
+    await send(poolId, taken);
+    await delay(100);
+    const [other] = (await queueClient(poolId).receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
+    expect(JSON.parse(other!.messageText).taskId).toBe(taken.taskId);
+
+    // Nobody takes the next one: this node does, once it has left it there long enough.
+    const task = taskMessage('true');
+    const sentAt = Date.now();
+    await send(poolId, task);
+    await completion(task.taskId);
+    const claim = controlPlane.claims.find((c) => c.body.taskId === task.taskId)!;
+    expect(claim.at - sentAt).toBeGreaterThanOrEqual(PACK_HOLD_BACK_MS);
+    expect(controlPlane.claims.map((c) => c.body.taskId)).toEqual([task.taskId]);
   });
 
   it('deletes a message whose claim is refused and runs nothing', async () => {

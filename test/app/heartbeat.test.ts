@@ -79,3 +79,47 @@ describe('silent nodes', () => {
     expect((await ctx.nodes.read('n1', 'p'))!.item.state).toBe('idle');
   });
 });
+
+describe('pack (nodeFillType)', () => {
+  const of = (nodeId: string, running: number, slots = 4): HeartbeatRequest => ({
+    ...beat(Array.from({ length: running }, (_, i) => `${nodeId}-${i}`)),
+    nodeId,
+    taskSlots: slots,
+  });
+  const packPool = async (fill: 'pack' | 'spread') => {
+    const pool = (await ctx.pools.read('p', 'p'))!;
+    await ctx.pools.replace({ ...pool.item, taskSchedulingPolicy: { nodeFillType: fill } }, { ifMatch: pool.etag });
+  };
+
+  it('tells a node to hold back while a busier node, or an idle one with an earlier id, has a free slot', async () => {
+    await packPool('pack');
+    await heartbeat(ctx, of('a', 0));
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(true); // a comes first among idle nodes
+    expect((await heartbeat(ctx, of('a', 0))).holdBack).toBe(false);
+    await heartbeat(ctx, of('b', 2));
+    expect((await heartbeat(ctx, of('a', 0))).holdBack).toBe(true); // b is busier and has room
+    expect((await heartbeat(ctx, of('b', 2))).holdBack).toBe(false);
+    await heartbeat(ctx, of('b', 4));
+    expect((await heartbeat(ctx, of('a', 1))).holdBack).toBe(false); // b is full
+  });
+
+  it('does not hold back for nodes that are silent, draining or not ready', async () => {
+    await packPool('pack');
+    await heartbeat(ctx, of('a', 1));
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(true);
+    clock.advance(2_500); // a has missed its heartbeats
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(false);
+    await heartbeat(ctx, of('a', 1));
+    const a = (await ctx.nodes.read('a', 'p'))!;
+    await ctx.nodes.replace({ ...a.item, drain: true }, { ifMatch: a.etag });
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(false);
+    await heartbeat(ctx, { ...of('c', 2), state: 'waitingforstarttask' });
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(false);
+  });
+
+  it('leaves nodes of a spread pool alone', async () => {
+    await packPool('spread');
+    await heartbeat(ctx, of('a', 2));
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBeUndefined();
+  });
+});

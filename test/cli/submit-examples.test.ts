@@ -23,14 +23,15 @@ afterAll(async () => {
 
 describe('pools', () => {
   it('creates a pool from flags and shows it', async () => {
-    const created = await cli(host, 'pool', 'create', '--id', 'demo', '--vm-size', 'local', '--nodes', '0', '--slots', '4');
+    const created = await cli(host, 'pool', 'create', '--id', 'demo', '--vm-size', 'local', '--nodes', '0', '--slots', '4', '--fill', 'pack');
     expect(created).toMatchObject({ code: 0, err: '' });
     expect(created.out).toContain('Pool demo created');
 
     const shown = await cli(host, 'pool', 'show', 'demo');
     expect(shown.out).toMatch(/task slots per node:\s+4/);
+    expect(shown.out).toMatch(/node fill type:\s+pack/);
     const json = JSON.parse((await cli(host, 'pool', 'show', 'demo', '--json')).out);
-    expect(json).toMatchObject({ id: 'demo', vmSize: 'local', targetDedicatedNodes: 0, taskSlotsPerNode: 4 });
+    expect(json).toMatchObject({ id: 'demo', vmSize: 'local', targetDedicatedNodes: 0, taskSlotsPerNode: 4, taskSchedulingPolicy: { nodeFillType: 'pack' } });
     expect((await cli(host, 'pool', 'list')).out).toMatch(/^demo\s+active\s+\w+\s+local\s+0\/0\s+0\/0\s+4$/m);
     expect((await cli(host, 'pool', 'nodes', 'demo')).out).toBe('Pool demo has no nodes.\n');
   });

@@ -1,5 +1,5 @@
 // A test double of the control plane's agent API: records every call, grants claims unless told
-// otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown).
+// otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown, hold back).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -41,6 +41,8 @@ export class ControlPlaneDouble {
   nextHeartbeatMs = 200;
   private kills: HeartbeatResponse['kill'] = [];
   private drain = false;
+  /** Answered in every heartbeat: the pool packs and another node comes first. */
+  holdBack = false;
   private shutdown = false;
   private server!: Server;
   baseUrl = '';
@@ -99,6 +101,7 @@ export class ControlPlaneDouble {
               drain: double.drain,
               shutdown: double.shutdown,
               nextHeartbeatMs: double.nextHeartbeatMs,
+              ...(double.holdBack ? { holdBack: true } : {}),
             };
             double.kills = [];
             return reply(200, answer);
