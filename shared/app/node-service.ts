@@ -1,12 +1,12 @@
 // Compute nodes as the control plane sees them: what their heartbeats say, what they are asked to
 // do in return (kill tasks, drain, leave), and which of them have gone quiet.
 import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport } from '../agent-protocol.js';
-import { packHoldsBack, type NodeOccupancy } from '../batch/placement.js';
 import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
 import { isSilent, NODE_OFFLINE_AFTER_MS, startWatching } from './node-health.js';
+import { holdsBackUnderPack } from './pack-placement.js';
 
 export { resetNodeWatch } from './node-health.js';
 
@@ -43,35 +43,17 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
       metrics: { cpuPercent: req.metrics.cpuPercent, memoryBytes: req.metrics.memoryBytes },
     };
   };
-  const updated = await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item));
-  if (!updated) {
+  let written = (await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item)))?.after;
+  if (!written) {
     try {
-      await ctx.nodes.create(apply(newNodeDoc(req.poolId, req.nodeId, req.isDedicated, req.taskSlots, at)));
+      written = await ctx.nodes.create(apply(newNodeDoc(req.poolId, req.nodeId, req.isDedicated, req.taskSlots, at)));
     } catch (err) {
       if (!isStoreError(err, 'Conflict')) throw err;
-      await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item));
+      written = (await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item)))?.after;
     }
   }
-  if (pool.item.taskSchedulingPolicy?.nodeFillType === 'pack') answer = { ...answer, holdBack: await holdsBackUnderPack(ctx, req) };
+  if (written && pool.item.taskSchedulingPolicy?.nodeFillType === 'pack') answer = { ...answer, holdBack: await holdsBackUnderPack(ctx, written.item) };
   return answer;
-}
-
-/** Whether the heartbeating node should leave new work to another of the pool's usable nodes (pack). */
-async function holdsBackUnderPack(ctx: AppContext, req: HeartbeatRequest): Promise<boolean> {
-  const others: NodeOccupancy[] = [];
-  for (let page = await ctx.nodes.query(poolKey(req.poolId)); ; ) {
-    for (const { item } of page.items) {
-      const usable = (item.state === 'idle' || item.state === 'running') && !item.drain && !item.shutdown && !isSilent(ctx, item.lastHeartbeatAt, NODE_OFFLINE_AFTER_MS);
-      if (usable && item.nodeId !== req.nodeId) others.push(occupancy(item.nodeId, item.taskSlots, item.runningTasks));
-    }
-    if (!page.continuation) break;
-    page = await ctx.nodes.query(poolKey(req.poolId), { continuation: page.continuation });
-  }
-  return packHoldsBack(occupancy(req.nodeId, req.taskSlots, req.runningTasks), others);
-}
-
-function occupancy(nodeId: string, taskSlots: number, running: readonly { slots?: number }[]): NodeOccupancy {
-  return { nodeId, taskSlots, usedSlots: running.reduce((sum, task) => sum + (task.slots ?? 1), 0) };
 }
 
 /** The agent reports its own state; the control plane's decisions (leaving, preempted) win. */

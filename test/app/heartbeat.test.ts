@@ -1,6 +1,7 @@
 // What a node's heartbeats record: its running tasks, the ones that ended since the last beat, and
 // which of its tasks the control plane wants killed.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CountingDocumentStore } from '../../shared/adapters/counting-document-store.js';
 import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store.js';
 import { appContext, setAppContext, type AppContext } from '../../shared/app/context.js';
 import { heartbeat } from '../../shared/app/node-service.js';
@@ -20,8 +21,11 @@ const beat = (running: string[]): HeartbeatRequest => ({
   metrics: { cpuPercent: 1, memoryBytes: 1 },
 });
 
+let counted: CountingDocumentStore;
+
 beforeEach(async () => {
-  setAppContext({ store: new MemoryDocumentStore(), now: () => clock.now() });
+  counted = new CountingDocumentStore(new MemoryDocumentStore());
+  setAppContext({ store: counted, now: () => clock.now() });
   ctx = await appContext();
   await ctx.pools.create({ id: 'p', poolId: 'p', state: 'active' } as never);
 });
@@ -112,9 +116,26 @@ describe('pack (nodeFillType)', () => {
     await heartbeat(ctx, of('a', 1));
     const a = (await ctx.nodes.read('a', 'p'))!;
     await ctx.nodes.replace({ ...a.item, drain: true }, { ifMatch: a.etag });
+    // A change made elsewhere (scale-down sets drain) is read within a second.
+    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(true);
+    clock.advance(1_000);
     expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(false);
     await heartbeat(ctx, { ...of('c', 2), state: 'waitingforstarttask' });
     expect((await heartbeat(ctx, of('b', 0))).holdBack).toBe(false);
+  });
+
+  it("reads the pool's nodes once a second, whatever the number of heartbeats", async () => {
+    await packPool('pack');
+    const queries = () => counted.counter.get('store.query');
+    const before = queries();
+    for (let beat = 0; beat < 10; beat++) {
+      await heartbeat(ctx, of('a', beat % 3));
+      await heartbeat(ctx, of('b', 1));
+      clock.advance(250);
+    }
+    expect(queries() - before).toBe(3); // at 0, 1 and 2 s
+    // What this process heard itself is never stale: a's load as its last heartbeat gave it.
+    expect((await heartbeat(ctx, of('a', 0))).holdBack).toBe(true);
   });
 
   it('leaves nodes of a spread pool alone', async () => {

@@ -1,0 +1,51 @@
+// The control plane's part of nodeFillType 'pack' (see shared/batch/placement.ts): each
+// heartbeat of a pack pool's node is answered with whether that node should hold back. The pool's
+// node documents are read at most once a second per process; the heartbeats this process handles
+// keep their own nodes' entries current in between, so a pool's heartbeats (two a second per
+// node) do not each cost a query of every node.
+import { packHoldsBack, type NodeOccupancy } from '../batch/placement.js';
+import type { AppContext } from './context.js';
+import { poolKey, type NodeDoc } from './documents.js';
+import { isSilent, NODE_OFFLINE_AFTER_MS } from './node-health.js';
+
+/** How long a pool's node documents, as last read, stand in for a new query. */
+const POOL_VIEW_MS = 1_000;
+
+interface PoolView {
+  readAt: number;
+  nodes: Map<string, NodeDoc>;
+}
+
+const views = new WeakMap<AppContext, Map<string, PoolView>>();
+
+/** Whether `node` (as its heartbeat just wrote it) should leave new work to another usable node of its pool. */
+export async function holdsBackUnderPack(ctx: AppContext, node: NodeDoc): Promise<boolean> {
+  const nodes = await poolNodes(ctx, node);
+  const others = nodes.filter((other) => other.nodeId !== node.nodeId && usable(ctx, other)).map(occupancy);
+  return packHoldsBack(occupancy(node), others);
+}
+
+async function poolNodes(ctx: AppContext, node: NodeDoc): Promise<NodeDoc[]> {
+  let pools = views.get(ctx);
+  if (!pools) views.set(ctx, (pools = new Map()));
+  let view = pools.get(node.poolId);
+  if (!view || ctx.now() - view.readAt >= POOL_VIEW_MS) {
+    view = { readAt: ctx.now(), nodes: new Map() };
+    for (let page = await ctx.nodes.query(poolKey(node.poolId)); ; ) {
+      for (const { item } of page.items) view.nodes.set(item.nodeId, item);
+      if (!page.continuation) break;
+      page = await ctx.nodes.query(poolKey(node.poolId), { continuation: page.continuation });
+    }
+    pools.set(node.poolId, view);
+  }
+  view.nodes.set(node.nodeId, node);
+  return [...view.nodes.values()];
+}
+
+function usable(ctx: AppContext, node: NodeDoc): boolean {
+  return (node.state === 'idle' || node.state === 'running') && !node.drain && !node.shutdown && !isSilent(ctx, node.lastHeartbeatAt, NODE_OFFLINE_AFTER_MS);
+}
+
+function occupancy(node: NodeDoc): NodeOccupancy {
+  return { nodeId: node.nodeId, taskSlots: node.taskSlots, usedSlots: node.runningTasks.reduce((sum, task) => sum + (task.slots ?? 1), 0) };
+}
