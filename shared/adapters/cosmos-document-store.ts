@@ -102,20 +102,31 @@ class CosmosDocumentContainer<T extends DocumentItem> implements Container<T> {
    * batch did not write, is created on its own, which gives each item its own answer.
    */
   async createMany(items: readonly T[]): Promise<Stored<T>[]> {
-    const partitionKeys = items.map((item) => this.checkItem(item));
-    const batches = splitIntoBatches(partitionKeys, items.map((item) => JSON.stringify(item).length));
     const stored: Stored<T>[] = new Array(items.length);
-    const errors = new Map<number, unknown>();
+    const errors: unknown[] = new Array(items.length);
+    const valid: number[] = [];
+    const partitionKeys: string[] = [];
+    for (const [index, item] of items.entries()) {
+      try {
+        partitionKeys.push(this.checkItem(item));
+        valid.push(index);
+      } catch (error) {
+        errors[index] = error;
+      }
+    }
+    const sizes = valid.map((index) => Buffer.byteLength(JSON.stringify(items[index])));
+    const batches = splitIntoBatches(partitionKeys, sizes).map((batch) => ({ ...batch, indexes: batch.indexes.map((i) => valid[i]!) }));
     await forEachInOrder(batches, BATCH_CONCURRENCY, async (batch) => {
       for (const index of await this.writeBatch(batch, items, stored)) {
         try {
           stored[index] = await this.create(items[index]!);
         } catch (error) {
-          errors.set(index, error);
+          errors[index] = error;
         }
       }
     });
-    if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
+    const first = errors.findIndex((error) => error !== undefined);
+    if (first !== -1) throw errors[first];
     return stored;
   }
 

@@ -1,6 +1,7 @@
 // A DocumentStore over a DocumentTable. Each write is planned against the table, then committed;
-// the file store overrides commit to journal the mutation before applying it, so a write that
-// fails to persist is never visible. Every read returns a copy: callers cannot mutate stored state.
+// the file store overrides commit and commitMany to journal the mutations before applying them,
+// so a write that fails to persist is never visible. Every read returns a copy: callers cannot
+// mutate stored state.
 
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
 import { DocumentTable, type Mutation } from './document-table.js';

@@ -176,6 +176,11 @@ export function documentStoreConformance(name: string, factory: () => Promise<Do
         expect(await tasks.read('t2', 'job-1')).toBeDefined();
       });
 
+      it('refuses an item without an id, creating the others', async () => {
+        await expect(tasks.createMany([task('job-1', 't1'), task('job-1', ''), task('job-1', 't3')])).rejects.toThrow(TypeError);
+        expect((await tasks.query('job-1')).items.map((s) => s.item.id)).toEqual(['t1', 't3']);
+      });
+
       it('hands out copies: changing what was given or returned changes nothing stored', async () => {
         const written = task('job-1', 't1', { spec: { kind: 'shell' } });
         const [created] = await tasks.createMany([written]);
