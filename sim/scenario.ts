@@ -37,6 +37,8 @@ export interface PoolSetup {
   targetDedicatedNodes: number;
   targetLowPriorityNodes: number;
   taskSlotsPerNode: number;
+  /** taskSchedulingPolicy.nodeFillType; spread (Batch's default) when absent. */
+  nodeFillType?: 'spread' | 'pack';
   /** Autoscaled instead: the formula sets the targets (the two above are ignored). */
   autoScale?: AutoScaleSetup;
 }

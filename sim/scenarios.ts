@@ -176,6 +176,22 @@ export const SCENARIOS: Record<string, Scenario> = {
     faults: { ...QUIET, store: { throttle: 0.01, unavailable: 0.01, threads: ['activity', 'http', 'timer'] } },
     clean: true,
   },
+  'pack-under-faults': {
+    ...BASE,
+    name: 'pack-under-faults',
+    description: 'a 12-task DAG on a pack pool (nodes hold back from new work while a busier node has room) while VMs fail, a Spot node is evicted and the host crashes, with duplicate and delayed messages',
+    pool: { ...BASE.pool, nodeFillType: 'pack' },
+    jobs: [dagJob('packed', layeredDag(12, 4))],
+    profile: mixedProfile(0.1),
+    faults: {
+      ...QUIET,
+      vmFailure: { perStep: 0.005, max: 1 },
+      spotEviction: { perStep: 0.005, max: 1 },
+      hostCrash: { perStep: 0.01, max: 2, restartMs: [0, 3000] },
+      queue: { duplicate: 0.05, delay: 0.05, maxDelayMs: 2000 },
+    },
+    clean: true,
+  },
   'autoscale-under-load': {
     ...BASE,
     name: 'autoscale-under-load',

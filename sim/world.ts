@@ -156,7 +156,8 @@ export class World {
     const size = pool.autoScale
       ? { enableAutoScale: true, autoScaleFormula: pool.autoScale.formula, autoScaleEvaluationInterval: pool.autoScale.interval }
       : { targetDedicatedNodes: pool.targetDedicatedNodes, targetLowPriorityNodes: pool.targetLowPriorityNodes };
-    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', taskSlotsPerNode: pool.taskSlotsPerNode, ...size });
+    const placement = pool.nodeFillType ? { taskSchedulingPolicy: { nodeFillType: pool.nodeFillType } } : {};
+    await createPool(ctx, { id: pool.id, vmSize: 'Standard_D2s_v5', taskSlotsPerNode: pool.taskSlotsPerNode, ...size, ...placement });
     // As POST /pools does: an autoscaled pool's formula is evaluated at once.
     if (pool.autoScale) await runAutoScale(ctx, pool.id);
     for (const body of this.scenario.jobs) await createJob(services, body);

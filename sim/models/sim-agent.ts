@@ -5,8 +5,10 @@
 // everything it held; its messages come back when their leases end. Like the real agent, while its
 // slots are full it may take a message and claim it ahead: the task starts when a slot frees, is
 // listed apart in heartbeats, ends terminated without starting when a kill names it, and goes back
-// unstarted (no requeue counted) when it has waited too long or the node leaves.
+// unstarted (no requeue counted) when it has waited too long or the node leaves. In a pack pool it
+// holds back from new work when its heartbeat's answer says so.
 import {
+  PACK_HOLD_BACK_MS,
   PRIORITY_BANDS,
   poolQueueName,
   type CompleteRequest,
@@ -99,6 +101,8 @@ export class SimAgent {
   private heartbeating = false;
   /** The answer to the latest heartbeat that got one. */
   lastAnswer: HeartbeatResponse | undefined;
+  /** The message found at the front of the queue while holding back, and when it was first seen there. */
+  private frontSeen: { messageId: string; at: number } | undefined;
   private nextHeartbeatAt: number;
   private readonly bootTime: string;
   /** The pool's queue names, highest band first (hashing them on every step is costly). */
@@ -275,10 +279,29 @@ export class SimAgent {
     });
   }
 
+  /**
+   * Holding back (pack), as the real agent does: the front message is left to the node pack
+   * favours until this node has seen it there for PACK_HOLD_BACK_MS. True while it still waits.
+   */
+  private async holdingBack(): Promise<boolean> {
+    if (this.lastAnswer?.holdBack !== true) return false;
+    for (const name of this.queueNames) {
+      const [front] = await this.env.queues.raw(name).peek(1);
+      if (!front) continue;
+      const now = this.env.clock.now();
+      if (this.frontSeen?.messageId !== front.messageId) this.frontSeen = { messageId: front.messageId, at: now };
+      if (now >= this.frontSeen.at + PACK_HOLD_BACK_MS) return false;
+      this.nextPollAt = this.frontSeen.at + PACK_HOLD_BACK_MS;
+      return true;
+    }
+    return false;
+  }
+
   /** Takes one message; `ahead`: every slot is busy, and a granted claim waits for one to free. */
   private async poll(ahead: boolean): Promise<void> {
     this.polling = true;
     try {
+      if (await this.holdingBack()) return;
       let received: { queue: MemoryWorkQueue; message: QueueMessage } | undefined;
       for (const name of this.queueNames) {
         const queue = this.env.queues.raw(name);

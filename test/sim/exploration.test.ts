@@ -19,6 +19,7 @@ const BUDGET: Record<string, { iterations: number; seconds: number }> = {
   'control-plane-outage': { iterations: 30, seconds: 8 },
   'throttled-activities': { iterations: 40, seconds: 8 },
   'autoscale-under-load': { iterations: 40, seconds: 8 },
+  'pack-under-faults': { iterations: 40, seconds: 8 },
 };
 
 describe(`simulator exploration (base seed ${baseSeed})`, () => {
