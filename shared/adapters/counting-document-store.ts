@@ -37,7 +37,7 @@ class CountingContainer<T extends DocumentItem> implements Container<T> {
     return this.inner.create(item);
   }
 
-  /** Counted as the requests Cosmos DB would take: one per CREATE_MANY_BATCH items. */
+  /** Counted as the requests Cosmos DB would take for items of one partition (a job's tasks): one per CREATE_MANY_BATCH. */
   createMany(items: readonly T[]): Promise<Stored<T>[]> {
     for (let i = 0; i < items.length; i += CREATE_MANY_BATCH) this.count('createMany');
     return this.inner.createMany(items);
