@@ -48,6 +48,9 @@ export async function jobCommand(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
+/** Submissions at least this large are announced before they are sent. */
+const LARGE_SUBMISSION_BYTES = 1_000_000;
+
 async function submit(argv: string[], io: CliIO): Promise<number> {
   const args = parseCommandArgs(argv, ['id', 'pool'], ['watch'], JOB_USAGE);
   const [file] = positionals(args, ['a job file'], JOB_USAGE);
@@ -57,9 +60,12 @@ async function submit(argv: string[], io: CliIO): Promise<number> {
   const pool = stringOption(args, 'pool');
   if (pool !== undefined) body.poolInfo = { ...(body.poolInfo as object | undefined), poolId: pool };
   const client = clientFor(args, io);
-  await client.submitJob(body);
   const jobId = String(body.id);
   const taskCount = Array.isArray(body.tasks) ? body.tasks.length : 0;
+  // A large job takes the service seconds to validate and store: say what is going on meanwhile.
+  const bytes = Buffer.byteLength(JSON.stringify(body));
+  if (bytes >= LARGE_SUBMISSION_BYTES) io.stderr.write(`Submitting job ${jobId}: ${taskCount} tasks, ${(bytes / 1e6).toFixed(1)} MB...\n`);
+  await client.submitJob(body);
   if (args.options.get('watch') !== true) {
     if (args.json) io.stdout.write(printJson(await client.getJob(jobId)));
     else io.stdout.write(`Job ${jobId} submitted with ${taskCount} task${taskCount === 1 ? '' : 's'}.\n`);

@@ -65,6 +65,16 @@ describe('job submit', () => {
     expect(JSON.parse(shown.out)).toMatchObject({ id: body.id, state: 'active', taskCounts: { active: body.tasks.length } });
   });
 
+  it('says a large job is on its way before it is sent', async () => {
+    const file = path.join(tmp, 'large.json');
+    const tasks = Array.from({ length: 16_000 }, (_, i) => ({ id: `task-${i}`, commandLine: `/bin/sh -c "echo task number ${i}"` }));
+    writeFileSync(file, JSON.stringify({ id: 'large', poolInfo: { poolId: 'demo' }, tasks }));
+    const result = await cli(host, 'job', 'submit', file);
+    expect(result.code).toBe(0);
+    expect(result.err).toMatch(/^Submitting job large: 16000 tasks, 1\.\d MB\.\.\.\n$/);
+    expect(result.out).toBe('Job large submitted with 16000 tasks.\n');
+  });
+
   it('submits YAML, with --id and --pool overriding the file', async () => {
     const file = path.join(tmp, 'job.yaml');
     writeFileSync(file, 'id: ignored\npoolInfo: {poolId: elsewhere}\ntasks:\n  - id: only\n    commandLine: /bin/true\n');
