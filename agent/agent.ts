@@ -34,6 +34,7 @@ import { TaskOutputFile } from './task-output.js';
 import { startLauncher } from './launchers/start-launcher.js';
 import type { ProcessLauncher } from './process-launcher.js';
 import { terminatedOutcome, type ProcessOutcome } from './task-process.js';
+import { WorkWatcher } from './work-watcher.js';
 
 export interface AgentTuning {
   /** Idle polling starts at this delay and doubles up to pollMaxMs. */
@@ -57,6 +58,12 @@ export interface AgentTuning {
   releaseTimeoutMs: number;
   /** Messages are held ahead of free slots for tasks expected to start within this long; 0 holds none. */
   lookAheadMs: number;
+  /**
+   * How long an idle node's work-signal request is held by the control plane (where offered).
+   * While the signal works, idle polls of the queues come only every pollMaxMs: they find just
+   * what reappears without a send (a lost node's lease running out).
+   */
+  workSignalWaitMs: number;
 }
 
 export const DEFAULT_TUNING: AgentTuning = {
@@ -70,6 +77,7 @@ export const DEFAULT_TUNING: AgentTuning = {
   heartbeatMs: DEFAULT_HEARTBEAT_MS,
   releaseTimeoutMs: 10_000,
   lookAheadMs: DEFAULT_LOOK_AHEAD.leadMs,
+  workSignalWaitMs: 10_000,
 };
 
 /** A message held ahead of the slots for this long, beyond what the node expects to start soon, goes back. */
@@ -151,6 +159,9 @@ export class Agent {
   private pauseUntil = 0;
   /** The pool packs its tasks and another node comes first (the last heartbeat's answer). */
   private holdBack = false;
+  /** The control plane offers the work signal (the last heartbeat's answer). */
+  private workSignalOffered = false;
+  private readonly workWatcher: WorkWatcher;
   /** The message this node, holding back, found at the front of the queue, and when it first did. */
   private frontSeen: { messageId: string; at: number } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -184,6 +195,9 @@ export class Agent {
     this.lookAhead = new LookAhead({ ...DEFAULT_LOOK_AHEAD, max: Math.min(MAX_RECEIVE, 2 * config.taskSlots), leadMs: this.tuning.lookAheadMs });
     this.unreachable = new Backoff(this.tuning.unreachableInitialMs, this.tuning.unreachableMaxMs);
     this.log = options.log ?? (() => undefined);
+    this.workWatcher = new WorkWatcher((after) =>
+      this.client.awaitWork({ poolId: config.poolId, nodeId: config.nodeId, ...(after === undefined ? {} : { after }), waitMs: this.tuning.workSignalWaitMs }),
+    );
   }
 
   /** Connects to Storage (creating the pool's queues and the output container if missing). */
@@ -330,10 +344,17 @@ export class Agent {
         }
         this.queueDeep = received.length >= wanted;
         if (received.length === 0) {
+          if (this.workSignalOffered && !this.workWatcher.failing) {
+            // Every send to the pool wakes this wait; the polls in between find only what came
+            // back without one. Nothing is awaited before the wait begins, so no news slips past.
+            if (!this.workWatcher.takeNews()) await this.workWatcher.wait(this.tuning.pollMaxMs, signal);
+            continue;
+          }
           // Woken by a report of ours: the control plane is dispatching now, poll a moment later.
           const recent = Date.now() - this.lastWorkAt < this.tuning.recentWorkMs;
           const delay = recent ? Math.min(idle.next(), this.tuning.pollRecentMaxMs) : idle.next();
-          if (await this.workArrives.wait(delay, signal)) await sleep(this.tuning.pollInitialMs, signal);
+          // (Woken because the signal is now offered: straight on to waiting on it.)
+          if ((await this.workArrives.wait(delay, signal)) && !this.workSignalOffered) await sleep(this.tuning.pollInitialMs, signal);
           continue;
         }
         idle.reset();
@@ -815,6 +836,10 @@ export class Agent {
         failures = 0;
         delay = Math.min(60_000, Math.max(100, answer.nextHeartbeatMs));
         this.holdBack = answer.holdBack === true;
+        const offered = answer.workSignal === true;
+        // An idle poll already waiting may be long: let the loop start waiting on the signal now.
+        if (offered && !this.workSignalOffered) this.workArrives.wake();
+        this.workSignalOffered = offered;
         this.obey(answer);
       } catch (error) {
         if (failures++ % 20 === 0) this.log(`heartbeat failed: ${(error as Error).message}`);

@@ -15,6 +15,8 @@ import {
   type ReportsRequest,
   type ReportsResponse,
   type StartTaskReport,
+  type WorkSignalRequest,
+  type WorkSignalResponse,
 } from '../shared/agent-protocol.js';
 import type { RequestCounter } from '../shared/adapters/request-counter.js';
 import { ControlPlaneRejected, ControlPlaneUnavailable } from './control-plane-errors.js';
@@ -71,7 +73,15 @@ export class ControlPlaneClient {
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
       holdBack: answer?.holdBack === true,
+      workSignal: answer?.workSignal === true,
     };
+  }
+
+  /** Held by the control plane until work is sent to the pool, or for `waitMs`; answers its count of sends. */
+  async awaitWork(request: WorkSignalRequest): Promise<number> {
+    const answer = (await this.post(AGENT_ROUTES.workSignal, request, request.waitMs + this.timeoutMs)) as Partial<WorkSignalResponse> | undefined;
+    if (!Number.isSafeInteger(answer?.count)) throw new ControlPlaneUnavailable(`POST ${AGENT_ROUTES.workSignal}: the answer holds no count`);
+    return answer!.count!;
   }
 
   /** One reports call; answers the outcomes of the kind of items it carried. */
@@ -80,14 +90,14 @@ export class ControlPlaneClient {
     return answer?.[kind];
   }
 
-  private async post(route: string, body: unknown): Promise<unknown> {
+  private async post(route: string, body: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
     const payload = Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': payload.length };
     if (this.agentKey) headers['x-functions-key'] = this.agentKey;
     this.requests?.increment(`api.${route}`);
     let response: { status: number; text: string };
     try {
-      response = await this.send(`${this.endpoint}/${route}`, headers, payload);
+      response = await this.send(`${this.endpoint}/${route}`, headers, payload, timeoutMs);
     } catch (error) {
       throw new ControlPlaneUnavailable(`POST ${route}: ${describe(error)}`);
     }
@@ -108,13 +118,13 @@ export class ControlPlaneClient {
    * One POST over a kept-alive connection. node:http rather than fetch: an agent makes up to two
    * calls per task, and fetch (undici, with its abort signal) costs about twice the CPU per call.
    */
-  private send(url: string, headers: Record<string, string | number>, payload: Buffer): Promise<{ status: number; text: string }> {
+  private send(url: string, headers: Record<string, string | number>, payload: Buffer, timeoutMs: number): Promise<{ status: number; text: string }> {
     const target = new URL(url);
     const secure = target.protocol === 'https:';
     return new Promise((resolve, reject) => {
       const request = (secure ? https : http).request(
         target,
-        { method: 'POST', headers, agent: secure ? this.httpsAgent : this.httpAgent, timeout: this.timeoutMs },
+        { method: 'POST', headers, agent: secure ? this.httpsAgent : this.httpAgent, timeout: timeoutMs },
         (answer) => {
           const chunks: Buffer[] = [];
           answer.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -124,7 +134,7 @@ export class ControlPlaneClient {
         },
       );
       // Also covers a server that accepts the request and never answers.
-      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       request.on('error', reject);
       request.end(payload);
     });

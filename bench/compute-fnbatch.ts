@@ -60,7 +60,11 @@ export interface FnbatchBench {
 
 type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; json: any; text: string }>;
 
-export async function startFnbatchBench(): Promise<FnbatchBench> {
+/**
+ * `workSignal: false` runs the host without offering its agents the work signal, so that idle
+ * nodes find new work only by polling their queues (as they do on Azure).
+ */
+export async function startFnbatchBench(options: { workSignal?: boolean } = {}): Promise<FnbatchBench> {
   const appCounter = new RequestCounter();
   const countsDir = mkdtempSync(path.join(os.tmpdir(), 'fnbatch-bench-counts-'));
   const agentCounter = new AgentRequestCounts(countsDir);
@@ -83,7 +87,7 @@ export async function startFnbatchBench(): Promise<FnbatchBench> {
       functionLogs: false,
     });
     const agentEnv: NodeJS.ProcessEnv = { ...process.env, [AGENT_ENV.requestCountsDir]: countsDir };
-    provideParts(countingParts(appCounter, agentEnv));
+    provideParts(countingParts(appCounter, agentEnv).then((parts) => (options.workSignal === false ? { ...parts, offerWorkSignal: false } : parts)));
   } catch (err) {
     // Settle the context with something harmless: the host's shutdown waits for it.
     provideParts(Promise.resolve({ store: new MemoryDocumentStore() }));

@@ -1,6 +1,6 @@
 // The API the node agents call (see shared/agent-protocol.ts): claim a task before starting it,
 // report its end (one at a time, or claims and ends gathered into one reports call), give it
-// back, heartbeat.
+// back, heartbeat, and wait for new work.
 import { app } from '@azure/functions';
 import type { HttpResponseInit, InvocationContext } from '@azure/functions';
 import { invalidPropertyValue, missingRequiredProperty, type BatchErrorBody } from '../shared/batch/index.js';
@@ -15,10 +15,12 @@ import {
   type ReportsRequest,
   type ReportsResponse,
   type StartTaskReport,
+  type WorkSignalRequest,
 } from '../shared/agent-protocol.js';
 import { jobInstanceId } from '../shared/app/documents.js';
 import type { TaskEnd } from '../shared/app/job-events.js';
-import { heartbeat, reportStartTask } from '../shared/app/node-service.js';
+import { awaitPoolWork, heartbeat, reportStartTask } from '../shared/app/node-service.js';
+import { WORK_SIGNAL_MAX_WAIT_MS } from '../shared/app/work-signal.js';
 import { claimTask, completeTask, releaseTask } from '../shared/app/task-lifecycle.js';
 import { api, durableClientInput, errorResponse, MB, readJson, type ApiServices } from './http-kit.js';
 
@@ -174,4 +176,25 @@ app.http('agentStartTask', {
     await reportStartTask(s.ctx, req);
     return { status: 204 };
   }),
+});
+
+function workSignalRequestOf(body: unknown): WorkSignalRequest {
+  const req = requireStrings<WorkSignalRequest>(body, ['poolId', 'nodeId']);
+  if (req.after !== undefined && !(Number.isSafeInteger(req.after) && req.after >= 0)) {
+    throw invalidPropertyValue('after', req.after, 'must be a whole number from 0 up');
+  }
+  if (!(Number.isSafeInteger(req.waitMs) && req.waitMs >= 0 && req.waitMs <= WORK_SIGNAL_MAX_WAIT_MS)) {
+    throw invalidPropertyValue('waitMs', req.waitMs, `must be a whole number of milliseconds from 0 to ${WORK_SIGNAL_MAX_WAIT_MS}`);
+  }
+  return req;
+}
+
+// Held open until work is sent to the pool: an idle node starts new work at once instead of at
+// its next poll of the queues.
+app.http('agentWorkSignal', {
+  route: AGENT_ROUTES.workSignal,
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs,
+  handler: api(async (request, _context, s) => ({ jsonBody: await awaitPoolWork(s.ctx, workSignalRequestOf((await readJson(request, MB)).body)) })),
 });

@@ -67,6 +67,8 @@ export const AGENT_ROUTES = {
   release: 'agent/release',
   heartbeat: 'agent/heartbeat',
   startTask: 'agent/starttask',
+  /** Held until work is sent to the pool's queues (where the heartbeat answer offers it). */
+  workSignal: 'agent/worksignal',
 } as const;
 
 export interface ClaimRequest {
@@ -195,6 +197,26 @@ export interface HeartbeatResponse {
    * slot: leave new messages to it, taking one only once it has waited PACK_HOLD_BACK_MS.
    */
   holdBack?: boolean;
+  /**
+   * This control plane sends all of the pool's work itself, so an idle node may wait on
+   * AGENT_ROUTES.workSignal to hear of new work at once, polling the queues only as a fallback.
+   */
+  workSignal?: boolean;
+}
+
+/**
+ * Answered once the control plane's count of sends to the pool differs from `after` (at once
+ * without `after`), or after `waitMs` (at most WORK_SIGNAL_MAX_WAIT_MS) with the count unchanged.
+ */
+export interface WorkSignalRequest {
+  poolId: string;
+  nodeId: string;
+  after?: number;
+  waitMs: number;
+}
+
+export interface WorkSignalResponse {
+  count: number;
 }
 
 /** How long a node holding back (pack) leaves a message at the front of the queue to the node pack favours. */

@@ -3,6 +3,7 @@
 import { poolQueueName } from '../shared/agent-protocol.js';
 import type { AppContext } from '../shared/app/context.js';
 import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from '../shared/app/documents.js';
+import { WorkSignal } from '../shared/app/work-signal.js';
 import type { DocumentStore } from '../shared/ports/document-store.js';
 import type { ScaleSetProvider } from '../shared/ports/scale-set-provider.js';
 import type { WorkQueue } from '../shared/ports/work-queue.js';
@@ -38,5 +39,7 @@ export async function contextOver(
     outputs: () => Promise.reject(new Error('task outputs are not simulated')),
     scaleSets: async () => scaleSets,
     now,
+    // The simulated nodes find their work by receiving from the queues; none waits on the signal.
+    workSignal: new WorkSignal(false),
   };
 }

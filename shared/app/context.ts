@@ -12,11 +12,13 @@ import { PRIORITY_BANDS, TASK_OUTPUT_CONTAINER, poolQueueName, type PriorityBand
 import { CosmosDocumentStore } from '../adapters/cosmos-document-store.js';
 import { FileDocumentStore } from '../adapters/file-document-store.js';
 import { MemoryDocumentStore } from '../adapters/memory-document-store.js';
+import { SignallingWorkQueue } from '../adapters/signalling-work-queue.js';
 import { StorageQueueWorkQueue } from '../adapters/storage-queue-work-queue.js';
 import type { Container, DocumentStore } from '../ports/document-store.js';
 import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
-import { CONTAINERS, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from './documents.js';
+import { CONTAINERS, poolKey, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from './documents.js';
+import { WorkSignal } from './work-signal.js';
 
 export interface AppContext {
   jobs: Container<JobDoc>;
@@ -27,6 +29,8 @@ export interface AppContext {
   outputs(): Promise<ContainerClient>;
   scaleSets(): Promise<ScaleSetProvider>;
   now(): number;
+  /** Counts this process's sends to each pool's queues, for idle agents waiting on new work. */
+  workSignal: WorkSignal;
   /** Releases what this process started (local agent processes, store locks). */
   close?(): Promise<void>;
 }
@@ -38,6 +42,11 @@ export interface AppContextParts {
   queueFactory?: (name: string) => Promise<WorkQueue>;
   scaleSets?: () => Promise<ScaleSetProvider>;
   now?: () => number;
+  /**
+   * This process sends every task message of its pools (one host, as the local host is), so
+   * agents may wait on its work signal rather than poll. Off by default.
+   */
+  offerWorkSignal?: boolean;
 }
 
 let current: Promise<AppContext> | undefined;
@@ -70,6 +79,7 @@ async function buildContext(partsOrPromise: AppContextParts | Promise<AppContext
     });
   let outputs: Promise<ContainerClient> | undefined;
   let provider: Promise<ScaleSetProvider> | undefined;
+  const workSignal = new WorkSignal(parts.offerWorkSignal === true);
   return {
     jobs,
     tasks,
@@ -79,7 +89,8 @@ async function buildContext(partsOrPromise: AppContextParts | Promise<AppContext
       const name = poolQueueName(poolId, band);
       let queue = queues.get(name);
       if (!queue) {
-        queue = openQueue(name);
+        const pool = poolKey(poolId);
+        queue = openQueue(name).then((opened) => new SignallingWorkQueue(opened, () => workSignal.notify(pool)));
         queue.catch(() => queues.delete(name));
         queues.set(name, queue);
       }
@@ -100,7 +111,9 @@ async function buildContext(partsOrPromise: AppContextParts | Promise<AppContext
       return provider;
     },
     now: parts.now ?? (() => Date.now()),
+    workSignal,
     async close() {
+      workSignal.close();
       const started = await provider?.catch(() => undefined);
       const stoppable = started as (ScaleSetProvider & { stopAll?: () => Promise<void> }) | undefined;
       await stoppable?.stopAll?.();
@@ -123,6 +136,8 @@ export async function partsFromSettings(env: NodeJS.ProcessEnv): Promise<AppCont
   return {
     store: await documentStore(env),
     ...storage,
+    // Local nodes are agent processes of this one host, which sends all of their pools' work.
+    offerWorkSignal: (env.FNBATCH_SCALE_SET_PROVIDER ?? 'local') === 'local',
     scaleSets: async () => {
       const { createScaleSetProvider } = await import('./scale-set-factory.js');
       return createScaleSetProvider(env);

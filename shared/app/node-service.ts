@@ -1,6 +1,7 @@
 // Compute nodes as the control plane sees them: what their heartbeats say, what they are asked to
 // do in return (kill tasks, drain, leave), and which of them have gone quiet.
-import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport } from '../agent-protocol.js';
+import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport, WorkSignalRequest, WorkSignalResponse } from '../agent-protocol.js';
+import { BatchError, BatchErrorCodes } from '../batch/index.js';
 import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
@@ -53,6 +54,7 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
     }
   }
   if (written && pool.item.taskSchedulingPolicy?.nodeFillType === 'pack') answer = { ...answer, holdBack: await holdsBackUnderPack(ctx, written.item) };
+  if (ctx.workSignal.offered) answer = { ...answer, workSignal: true };
   return answer;
 }
 
@@ -77,6 +79,16 @@ export function newNodeDoc(poolId: string, nodeId: string, isDedicated: boolean,
     drain: false,
     shutdown: false,
   };
+}
+
+/**
+ * AGENT_ROUTES.workSignal: the count of sends to the pool once it differs from `after`, or after
+ * `waitMs` unchanged. Refused where the heartbeat does not offer it: the count would miss the
+ * sends of other processes, and a node relying on it would wait for work already queued.
+ */
+export async function awaitPoolWork(ctx: AppContext, req: WorkSignalRequest): Promise<WorkSignalResponse> {
+  if (!ctx.workSignal.offered) throw new BatchError(409, BatchErrorCodes.OperationInvalidForCurrentState, 'This control plane does not offer the work signal; poll the pool\'s queues.');
+  return { count: await ctx.workSignal.wait(poolKey(req.poolId), req.after, req.waitMs) };
 }
 
 export async function reportStartTask(ctx: AppContext, report: StartTaskReport): Promise<void> {

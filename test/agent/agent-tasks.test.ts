@@ -254,6 +254,35 @@ describe('talking to the control plane', () => {
     expect(controlPlane.completions.map((c) => c.body.taskId).sort()).toEqual(tasks.map((t) => t.taskId).sort());
     await waitFor(async () => (await queueClient(poolId).getProperties()).approximateMessagesCount === 0, 'messages deleted');
   });
+
+  // Polls of the queues an hour apart: only the signal can bring the node its work.
+  const noPolls = { pollInitialMs: 3_600_000, pollMaxMs: 3_600_000, pollRecentMaxMs: 3_600_000 };
+
+  it('an idle node waits on the work signal where it is offered, and starts work as soon as it is signalled', async () => {
+    const { poolId } = await setUp({}, noPolls);
+    controlPlane.offerWorkSignal = true;
+    await waitFor(() => (controlPlane.heldWorkSignals > 0 ? true : undefined), 'a work-signal request held');
+    const task = taskMessage('true');
+    await send(poolId, task);
+    await delay(1_000);
+    expect(controlPlane.claims).toEqual([]);
+    controlPlane.signalWork();
+    await completion(task.taskId);
+    // Each held request named the count last answered; the first asked for it.
+    expect(controlPlane.workSignalCalls[0]!.body.after).toBeUndefined();
+    expect(controlPlane.workSignalCalls.slice(1).every((call) => call.body.after === 0 || call.body.after === 1)).toBe(true);
+  });
+
+  it('polls the queues again when the offered signal is refused', async () => {
+    const { poolId } = await setUp({}, { pollMaxMs: 3_600_000 });
+    controlPlane.offerWorkSignal = true;
+    controlPlane.refuseWorkSignal = true;
+    // A node stuck waiting on a signal that fails would make no second request.
+    await waitFor(() => (controlPlane.workSignalCalls.length > 1 ? true : undefined), 'work-signal requests after a refusal');
+    const task = taskMessage('true');
+    await send(poolId, task);
+    await completion(task.taskId);
+  });
 });
 
 describe('keeping slots busy', () => {

@@ -176,6 +176,17 @@ describe('agent reports: each item is checked and answered on its own', () => {
     expectBatchError(await fnb.call('POST', 'agent/heartbeat', { ...beat, runningTasks: [{ taskId: 't1' }] }), 400, 'InvalidPropertyValue');
   });
 
+  it('a work-signal request with a bad cursor or wait is a 400; a good one is answered with the count of sends', async () => {
+    const wait = { poolId: 'no-work-yet', nodeId: 'n1', waitMs: 0 };
+    for (const bad of [{ after: -1 }, { after: 1.5 }, { after: '0' }, { waitMs: 60_000 }, { waitMs: 'soon' }, { poolId: 7 }]) {
+      expectBatchError(await fnb.call('POST', 'agent/worksignal', { ...wait, ...bad }), 400, 'InvalidPropertyValue');
+    }
+    expectBatchError(await fnb.call('POST', 'agent/worksignal', { nodeId: 'n1', waitMs: 0 }), 400, 'MissingRequiredProperty');
+    const res = await fnb.call('POST', 'agent/worksignal', wait);
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ count: 0 });
+  });
+
   it('a malformed call is refused as a whole', async () => {
     expectBatchError(await fnb.call('POST', 'agent/reports', { claims: 'all of them' }), 400, 'InvalidPropertyValue');
     expectBatchError(await fnb.call('POST', 'agent/reports', [ref]), 400, 'InvalidPropertyValue');
@@ -205,7 +216,7 @@ describe('property: random and mutated requests never produce a 5xx', () => {
       id: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
     })
     .map(({ path, value, id }) => ({ ...validJob(`prop-${id}`), [path]: value }));
-  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/reports', 'agent/heartbeat'];
+  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/reports', 'agent/heartbeat', 'agent/worksignal'];
 
   it('holds for thousands of requests, and a running job is unharmed', async () => {
     expect((await fnb.call('POST', 'jobs', validJob('prop-target', { tasks: [] }))).status).toBe(201);

@@ -1,5 +1,6 @@
 // A test double of the control plane's agent API: records every call, grants claims unless told
-// otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown, hold back).
+// otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown, hold
+// back). Where it offers the work signal, the test says when work was sent (signalWork).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -14,6 +15,7 @@ import type {
   ReportsRequest,
   ReportsResponse,
   StartTaskReport,
+  WorkSignalRequest,
 } from '../../../shared/agent-protocol.js';
 
 export const TEST_AGENT_KEY = 'test-agent-key';
@@ -31,6 +33,7 @@ export class ControlPlaneDouble {
   readonly releases: Recorded<ReleaseRequest>[] = [];
   readonly heartbeats: Recorded<HeartbeatRequest>[] = [];
   readonly startTasks: Recorded<StartTaskReport>[] = [];
+  readonly workSignalCalls: Recorded<WorkSignalRequest>[] = [];
   readonly unauthorized: string[] = [];
   /** Return a refusal reason to refuse a claim. */
   refuseClaim: (claim: ClaimRequest) => ClaimRefusal | undefined = () => undefined;
@@ -43,6 +46,12 @@ export class ControlPlaneDouble {
   private drain = false;
   /** Answered in every heartbeat: the pool packs and another node comes first. */
   holdBack = false;
+  /** Answered in every heartbeat: agents may wait on the work signal. */
+  offerWorkSignal = false;
+  /** Offered in heartbeats but refused when called (a control plane that changed its mind). */
+  refuseWorkSignal = false;
+  private workCount = 0;
+  private readonly heldSignals = new Set<() => void>();
   private shutdown = false;
   private server!: Server;
   baseUrl = '';
@@ -102,9 +111,24 @@ export class ControlPlaneDouble {
               shutdown: double.shutdown,
               nextHeartbeatMs: double.nextHeartbeatMs,
               ...(double.holdBack ? { holdBack: true } : {}),
+              ...(double.offerWorkSignal ? { workSignal: true } : {}),
             };
             double.kills = [];
             return reply(200, answer);
+          }
+          case '/api/agent/worksignal': {
+            const req = body as WorkSignalRequest;
+            double.workSignalCalls.push({ at, body: req });
+            if (!double.offerWorkSignal || double.refuseWorkSignal) return reply(409, { code: 'OperationInvalidForCurrentState' });
+            if (req.after === undefined || req.after !== double.workCount) return reply(200, { count: double.workCount });
+            const answer = () => {
+              clearTimeout(timer);
+              double.heldSignals.delete(answer);
+              reply(200, { count: double.workCount });
+            };
+            const timer = setTimeout(answer, req.waitMs);
+            double.heldSignals.add(answer);
+            return;
           }
           default:
             return reply(404);
@@ -135,6 +159,17 @@ export class ControlPlaneDouble {
     this.kills.push(target);
   }
 
+  /** Work was sent to the pool: answers the held work-signal requests, as the control plane does. */
+  signalWork(): void {
+    this.workCount++;
+    for (const answer of [...this.heldSignals]) answer();
+  }
+
+  /** Work-signal requests being held now. */
+  get heldWorkSignals(): number {
+    return this.heldSignals.size;
+  }
+
   setDrain(drain: boolean): void {
     this.drain = drain;
   }
@@ -148,6 +183,7 @@ export class ControlPlaneDouble {
   }
 
   async stop(): Promise<void> {
+    for (const answer of [...this.heldSignals]) answer();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
