@@ -20,8 +20,8 @@ import {
 import { jobInstanceId } from '../shared/app/documents.js';
 import type { TaskEnd } from '../shared/app/job-events.js';
 import { awaitPoolWork, heartbeat, reportStartTask } from '../shared/app/node-service.js';
-import { WORK_SIGNAL_MAX_WAIT_MS } from '../shared/app/work-signal.js';
 import { claimTask, completeTask, releaseTask } from '../shared/app/task-lifecycle.js';
+import { WORK_SIGNAL_MAX_WAIT_MS } from '../shared/app/work-signal.js';
 import { api, durableClientInput, errorResponse, MB, readJson, type ApiServices } from './http-kit.js';
 
 const extraInputs = [durableClientInput];

@@ -3,7 +3,9 @@
 // (so a terminated job or a task already running elsewhere is never started), reports its end over
 // HTTP (so the job's orchestration hears of it at once; under load claims and ends travel in
 // batches, AGENT_ROUTES.reports), and heartbeats, learning in the answer
-// which tasks to kill and whether to drain. Task output goes to blob storage.
+// which tasks to kill and whether to drain. Where the control plane offers it, an idle agent
+// waits for new work on AGENT_ROUTES.workSignal rather than polling. Task output goes to blob
+// storage.
 import { createHash } from 'node:crypto';
 import type { BatchErrorBody } from './batch/errors.js';
 
