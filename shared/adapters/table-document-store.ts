@@ -3,6 +3,7 @@
 // so a write that fails to persist is never visible. Every read returns a copy: callers cannot
 // mutate stored state.
 
+import { giveWay } from '../give-way.js';
 import type { Container, DocumentItem, DocumentStore, QueryOptions, QueryPage, Stored } from '../ports/document-store.js';
 import { DocumentTable, type Mutation } from './document-table.js';
 import { copyStoredData } from './plain-data.js';
@@ -41,6 +42,9 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
     return this.write(this.table.planCreate(this.name, item));
   }
 
+  // Reads and writes of one item run to their end, they are short. A large job's tasks are
+  // written a thousand batches at a time and read a page at a time: each batch and page gives
+  // way first, or every other request would wait for all of them.
   async createMany(items: readonly T[]): Promise<Stored<T>[]> {
     await giveWay();
     const { mutations, failure } = this.table.planCreates(this.name, items);
@@ -79,15 +83,6 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
     this.committer.one(mutation);
     return stored<T>(mutation);
   }
-}
-
-/**
- * Lets other requests' work run first. Reads and writes of one item here are short and run to
- * their end; a large job's tasks are written a thousand batches at a time and read a page at a
- * time, and without this every other request would wait for all of it.
- */
-function giveWay(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function stored<T>(mutation: Mutation): Stored<T> {

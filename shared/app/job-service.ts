@@ -10,12 +10,13 @@ import {
   ON_ALL_TASKS_COMPLETE,
   poolNotFound,
   stateConflict,
-  validateJobSubmission,
+  validateJobSubmissionInSteps,
   type OnAllTasksComplete,
   type TaskSpec,
 } from '../batch/index.js';
 import { isStoreError } from '../ports/errors.js';
 import { CREATE_MANY_BATCH, type Stored } from '../ports/document-store.js';
+import { runGivingWay } from '../give-way.js';
 import { forEachInOrder } from '../in-order.js';
 import type { AppContext } from './context.js';
 import { jobInstanceId, jobKey, poolKey, toJobDoc, toTaskDoc, type JobDoc, type TaskDoc } from './documents.js';
@@ -36,7 +37,8 @@ const ABANDONED_SUBMISSION_MS = 60_000;
 const WRITE_CONCURRENCY = 8;
 
 export async function createJob(s: Services, body: unknown): Promise<Stored<JobDoc>> {
-  const { job, tasks } = validateJobSubmission(body);
+  // A job of 100,000 tasks takes a few hundred ms to validate: others' requests go on meanwhile.
+  const { job, tasks } = await runGivingWay(validateJobSubmissionInSteps(body));
   const pool = await s.ctx.pools.read(poolKey(job.poolInfo.poolId), poolKey(job.poolInfo.poolId));
   if (!pool || pool.item.state === 'deleting') throw poolNotFound(job.poolInfo.poolId, 'poolInfo.poolId');
   checkSlots(tasks, pool.item.taskSlotsPerNode, 'tasks');

@@ -49,6 +49,17 @@ export interface ValidatedJobSubmission {
 }
 
 export function validateJobSubmission(body: unknown, ctx: JobValidationContext = {}): ValidatedJobSubmission {
+  return runToEnd(validateJobSubmissionInSteps(body, ctx));
+}
+
+/**
+ * Validation of a job's tasks pauses (yields) after each this many tasks of a phase: a caller
+ * driving it can let other work run meanwhile, since 100,000 tasks take a few hundred ms.
+ */
+export const VALIDATION_STEP = 1_000;
+
+/** validateJobSubmission in steps: the same checks and result, yielding between steps. */
+export function* validateJobSubmissionInSteps(body: unknown, ctx: JobValidationContext = {}): Generator<void, ValidatedJobSubmission> {
   const obj = asBodyObject(body, '', 'a job');
   const id = parseBatchId(obj, 'id', '');
   const displayName = parseDisplayName(obj, '');
@@ -91,21 +102,29 @@ export function validateJobSubmission(body: unknown, ctx: JobValidationContext =
   if (rawTasks.length > LIMITS.maxTasksPerJobSubmission) {
     throw requestBodyTooLarge(`a job submission may carry at most ${LIMITS.maxTasksPerJobSubmission} tasks; it has ${rawTasks.length}`);
   }
-  const tasks = allOrNothing(validateTaskBatch(rawTasks, job, NO_EXISTING_TASKS, (index) => indexPath('tasks', index)));
+  const tasks = allOrNothing(yield* validateTaskBatch(rawTasks, job, NO_EXISTING_TASKS, (index) => indexPath('tasks', index)));
   return { job, tasks };
+}
+
+/** Runs validation steps to the end at once. */
+function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 /** A single task (Add Task). With `existingTaskIds`, also checks TaskExists and that dependencies exist. */
 export function validateTask(body: unknown, job: JobForTasks, existingTaskIds?: ExistingTaskIds): TaskSpec {
   if (existingTaskIds === undefined) return parseTaskSpec(body, job, '');
-  const [only] = allOrNothing(validateTaskBatch([body], job, existingTaskIds, () => ''));
+  const [only] = allOrNothing(runToEnd(validateTaskBatch([body], job, existingTaskIds, () => '')));
   return only!;
 }
 
 /** addtaskcollection, all-or-nothing. `bodyBytes` is the byte length of the raw request body. */
 export function validateTaskCollection(body: unknown, job: JobForTasks, existingTaskIds: ExistingTaskIds, bodyBytes: number): TaskSpec[] {
   const rawTasks = collectionItems(body, bodyBytes);
-  return allOrNothing(validateTaskBatch(rawTasks, job, existingTaskIds, (index) => indexPath('value', index)));
+  return allOrNothing(runToEnd(validateTaskBatch(rawTasks, job, existingTaskIds, (index) => indexPath('value', index))));
 }
 
 /** One entry of addtaskcollection's response `value`; eTag is added by whoever stores the task. */
@@ -126,7 +145,7 @@ export interface PerTaskValidation {
 /** addtaskcollection with Batch's per-task results; errors name properties relative to the task. */
 export function validateTaskCollectionPerTask(body: unknown, job: JobForTasks, existingTaskIds: ExistingTaskIds, bodyBytes: number): PerTaskValidation {
   const rawTasks = collectionItems(body, bodyBytes);
-  const outcomes = validateTaskBatch(rawTasks, job, existingTaskIds, () => '');
+  const outcomes = runToEnd(validateTaskBatch(rawTasks, job, existingTaskIds, () => ''));
   const results: TaskAddResult[] = [];
   const accepted: TaskSpec[] = [];
   for (const outcome of outcomes) {
@@ -171,16 +190,28 @@ function rawTaskId(raw: unknown): string {
 
 const NO_DEPS: readonly number[] = Object.freeze([]);
 
-/** Validates tasks submitted together, each alone and then against each other and the job's existing tasks. */
-function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, existing: ExistingTaskIds, pathOf: (index: number) => string): TaskOutcome[] {
-  const outcomes: TaskOutcome[] = rawTasks.map((raw, index) => {
+/**
+ * Validates tasks submitted together, each alone and then against each other and the job's
+ * existing tasks, yielding every VALIDATION_STEP tasks of its longest phases.
+ */
+function* validateTaskBatch(
+  rawTasks: readonly unknown[],
+  job: JobForTasks,
+  existing: ExistingTaskIds,
+  pathOf: (index: number) => string,
+): Generator<void, TaskOutcome[]> {
+  const outcomes: TaskOutcome[] = new Array(rawTasks.length);
+  for (let index = 0; index < rawTasks.length; index++) {
+    if (index % VALIDATION_STEP === VALIDATION_STEP - 1) yield;
+    const raw = rawTasks[index];
     try {
-      return { ok: true, task: parseTaskSpec(raw, job, pathOf(index)) };
+      outcomes[index] = { ok: true, task: parseTaskSpec(raw, job, pathOf(index)) };
     } catch (error) {
       if (!isBatchError(error)) throw error;
-      return { ok: false, taskId: rawTaskId(raw), error, own: true };
+      outcomes[index] = { ok: false, taskId: rawTaskId(raw), error, own: true };
     }
-  });
+  }
+  yield;
   const count = outcomes.length;
   const fail = (index: number, error: BatchError, own: boolean): void => {
     const outcome = outcomes[index]!;
@@ -214,8 +245,10 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
   const explicitDeps: Array<Array<{ target: number; position: number }> | undefined> = new Array(count);
   const rangeDeps: Array<number[] | undefined> = new Array(count);
   const explicitDependents: Array<Array<{ dependent: number; position: number }> | undefined> = new Array(count);
-  outcomes.forEach((outcome, index) => {
-    if (!outcome.ok || !outcome.task.dependsOn) return;
+  edges: for (let index = 0; index < count; index++) {
+    if (index % VALIDATION_STEP === VALIDATION_STEP - 1) yield;
+    const outcome = outcomes[index]!;
+    if (!outcome.ok || !outcome.task.dependsOn) continue;
     const { task } = outcome;
     const { taskIds, taskIdRanges } = task.dependsOn!;
     for (let position = 0; position < taskIds.length; position++) {
@@ -225,7 +258,7 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
       const target = acceptedByKey.get(key) ?? rejectedByKey.get(key);
       if (target === undefined) {
         fail(index, taskDependencyNotFound(task.id, dependencyId, `${propertyPath(pathOf(index), 'dependsOn.taskIds')}[${position}]`), true);
-        return;
+        continue edges;
       }
       (explicitDeps[index] ??= []).push({ target, position });
       (explicitDependents[target] ??= []).push({ dependent: index, position });
@@ -233,7 +266,8 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
     for (const range of taskIdRanges) {
       for (const { nodes } of integerIds.valuesInRange(range.start, range.end)) (rangeDeps[index] ??= []).push(...nodes);
     }
-  });
+  }
+  yield;
 
   const propagateRejections = (): void => {
     const worklist = outcomes.flatMap((outcome, index) => (outcome.ok ? [] : [index]));
@@ -270,6 +304,7 @@ function validateTaskBatch(rawTasks: readonly unknown[], job: JobForTasks, exist
     return deps;
   };
   const depsCache = Array.from({ length: count }, (_, index) => aliveDeps(index));
+  yield;
   const components = cyclicComponents(count, (index) => depsCache[index]!);
   for (const component of components) {
     const members = new Set(component);

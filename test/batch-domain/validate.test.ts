@@ -4,7 +4,9 @@ import {
   BatchError,
   CaseInsensitiveIdSet,
   UNLIMITED_DURATION_ISO,
+  VALIDATION_STEP,
   validateJobSubmission,
+  validateJobSubmissionInSteps,
   validateTask,
   validateTaskCollection,
   validateTaskCollectionPerTask,
@@ -392,5 +394,37 @@ describe('validation never throws anything but a 4xx BatchError (property)', () 
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('validation in steps', () => {
+  const submission = (n: number, extra: (i: number) => object = () => ({})) => ({
+    id: 'big',
+    poolInfo: { poolId: 'p' },
+    usesTaskDependencies: true,
+    tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, commandLine: 'true', ...(i > 0 ? { dependsOn: { taskIds: [`t${(i - 1) >> 1}`] } } : {}), ...extra(i) })),
+  });
+  const drive = <T>(steps: Generator<void, T>): { yields: number; value: T } => {
+    let yields = 0;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return { yields, value: step.value };
+      yields++;
+    }
+  };
+
+  it('pauses every VALIDATION_STEP tasks of its long phases and ends with what validation at once gives', () => {
+    const body = submission(5 * VALIDATION_STEP);
+    const { yields, value } = drive(validateJobSubmissionInSteps(body));
+    expect(yields).toBeGreaterThanOrEqual(10);
+    expect(value).toEqual(validateJobSubmission(body));
+  });
+
+  it('raises the same error as validation at once, after the same checks', () => {
+    // t0 depends on t2999, whose chain of dependencies leads back to t0.
+    const body = submission(3 * VALIDATION_STEP, (i) => (i === 0 ? { dependsOn: { taskIds: ['t2999'] } } : {}));
+    const atOnce = caught(() => validateJobSubmission(body));
+    expect(atOnce).toMatchObject({ code: 'TaskDependencyCycle' });
+    expect(caught(() => drive(validateJobSubmissionInSteps(body)))).toEqual(atOnce);
   });
 });
