@@ -11,6 +11,7 @@
 // ran twice, a reload after reactivation). The orchestration numbers its calls; the cache is used
 // only by the call that directly follows the one that left it.
 import { addTasksToRun, DispatchOrder, onTaskEnded, startRun, TaskDag, type DagRun, type DependencyAction, type ReadinessChange, type UpstreamFailure } from '../batch/index.js';
+import { runGivingWay } from '../give-way.js';
 import type { AppContext } from './context.js';
 import { jobKey, poolKey, taskKey } from './documents.js';
 import { checkInflight, failUpstream, loadTasks, snapshotOf, type SnapshotTask } from './job-runner.js';
@@ -217,7 +218,8 @@ async function settleSkipped(ctx: AppContext, state: RunState, jobId: string, ta
 
 async function rebuild(ctx: AppContext, req: AdvanceRequest): Promise<RunState> {
   const tasks = await loadTasks(ctx, jobKey(req.jobId));
-  const dag = TaskDag.of(tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn })));
+  // A job of 100,000 tasks takes a few hundred ms to build: others' requests go on meanwhile.
+  const dag = await runGivingWay(TaskDag.ofInSteps(tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn }))));
   const started = startRun(dag);
   const state: RunState = {
     runId: req.runId,

@@ -20,6 +20,10 @@ import { invalidPropertyValue, taskDependencyCycle, taskDependencyNotFound, task
 import { batchIdProblem, idKey, integerTaskIdValue, type ExistingTaskIds } from './ids.js';
 import { findCycle, IntegerIdIndex, topologicalOrder } from './graph.js';
 import type { TaskIdRange } from './model.js';
+import { runToEnd } from './steps.js';
+
+/** TaskDag.ofInSteps pauses after each this many tasks of a phase. */
+export const DAG_STEP = 1_000;
 
 export interface DagTaskInput {
   id: string;
@@ -39,7 +43,18 @@ export class TaskDag implements ExistingTaskIds {
   /** A DAG of `tasks`, validated as a whole; throws BatchError on a cycle or unknown dependency. */
   static of(tasks: readonly DagTaskInput[]): TaskDag {
     const dag = new TaskDag();
-    dag.addTasks(tasks);
+    runToEnd(dag.addTasksInSteps(tasks));
+    return dag;
+  }
+
+  /**
+   * TaskDag.of in steps: yields after every DAG_STEP tasks of its long phases, so a caller can let
+   * other work run while a large job's DAG is built (100,000 tasks take a few hundred ms). Fewer
+   * tasks never pause. The DAG is nobody else's until it is returned.
+   */
+  static *ofInSteps(tasks: readonly DagTaskInput[]): Generator<void, TaskDag> {
+    const dag = new TaskDag();
+    yield* dag.addTasksInSteps(tasks);
     return dag;
   }
 
@@ -67,28 +82,42 @@ export class TaskDag implements ExistingTaskIds {
    * plus O(tasks in the job) when a range must see newly added integer ids.
    */
   addTasks(tasks: readonly DagTaskInput[]): void {
+    runToEnd(this.addTasksInSteps(tasks));
+  }
+
+  /**
+   * addTasks in steps, yielding after every DAG_STEP tasks of its long phases. Only ofInSteps
+   * pauses it, on a DAG no one else holds yet; addTasks runs it straight through.
+   */
+  private *addTasksInSteps(tasks: readonly DagTaskInput[]): Generator<void, void> {
     const base = this.ids.length;
     const addedKeys: string[] = [];
+    const pause = (offset: number) => offset % DAG_STEP === DAG_STEP - 1;
     try {
-      tasks.forEach((task, offset) => {
+      for (let offset = 0; offset < tasks.length; offset++) {
+        if (pause(offset)) yield;
+        const task = tasks[offset]!;
         const problem = batchIdProblem(task.id);
         if (problem) throw invalidPropertyValue(`[${offset}].id`, task.id, problem);
         const key = idKey(task.id);
         if (this.nodeByKey.has(key)) throw taskExists(task.id);
         this.nodeByKey.set(key, base + offset);
         addedKeys.push(key);
-      });
+      }
       tasks.forEach((task, offset) => {
         const value = integerTaskIdValue(task.id);
         if (value !== undefined) this.integerIds.add(value, base + offset);
       });
 
-      const newRequirements = tasks.map((task, offset) => this.resolveRequirements(task, offset));
-      const localDependencies = newRequirements.map((requirements) => {
+      const newRequirements: number[][][] = new Array(tasks.length);
+      const localDependencies: number[][] = new Array(tasks.length);
+      for (let offset = 0; offset < tasks.length; offset++) {
+        if (pause(offset)) yield;
+        const requirements = (newRequirements[offset] = this.resolveRequirements(tasks[offset]!, offset));
         const local = new Set<number>();
         for (const members of requirements) for (const member of members) if (member >= base) local.add(member - base);
-        return [...local];
-      });
+        localDependencies[offset] = [...local];
+      }
       const cycle = findCycle(tasks.length, (local) => localDependencies[local]!);
       if (cycle) throw taskDependencyCycle(cycle.map((local) => tasks[local]!.id));
       const localOrder = topologicalOrder(tasks.length, (local) => localDependencies[local]!)!;

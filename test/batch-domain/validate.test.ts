@@ -418,6 +418,8 @@ describe('validation in steps', () => {
     const { yields, value } = drive(validateJobSubmissionInSteps(body));
     expect(yields).toBeGreaterThanOrEqual(10);
     expect(value).toEqual(validateJobSubmission(body));
+    // Fewer tasks than a step run straight through: small jobs never wait on the clock.
+    expect(drive(validateJobSubmissionInSteps(submission(VALIDATION_STEP - 1))).yields).toBe(0);
   });
 
   it('raises the same error as validation at once, after the same checks', () => {
