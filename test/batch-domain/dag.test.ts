@@ -11,6 +11,7 @@ import {
   type DagTaskInput,
 } from '../../shared/batch/index.js';
 import { caught } from '../support/caught.js';
+import { driveSteps } from '../support/drive-steps.js';
 
 const t = (id: string, taskIds: string[] = [], taskIdRanges: { start: number; end: number }[] = []): DagTaskInput => ({ id, dependsOn: { taskIds, taskIdRanges } });
 
@@ -279,18 +280,10 @@ describe('random DAGs (property)', () => {
 
 describe('TaskDag.ofInSteps', () => {
   const tree = (n: number): DagTaskInput[] => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, ...(i > 0 ? { dependsOn: { taskIds: [`t${(i - 1) >> 1}`] } } : {}) }));
-  const drive = <T>(steps: Generator<void, T>): { yields: number; value: T } => {
-    let yields = 0;
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return { yields, value: step.value };
-      yields++;
-    }
-  };
 
   it('pauses every DAG_STEP tasks of its long phases and builds the DAG TaskDag.of builds', () => {
     const tasks = tree(4 * DAG_STEP);
-    const { yields, value } = drive(TaskDag.ofInSteps(tasks));
+    const { yields, value } = driveSteps(TaskDag.ofInSteps(tasks));
     expect(yields).toBeGreaterThanOrEqual(8);
     const atOnce = TaskDag.of(tasks);
     expect(value.topologicalOrder()).toEqual(atOnce.topologicalOrder());
@@ -301,10 +294,10 @@ describe('TaskDag.ofInSteps', () => {
   });
 
   it('does not pause for fewer tasks than a step, and refuses what TaskDag.of refuses', () => {
-    expect(drive(TaskDag.ofInSteps(tree(DAG_STEP - 1))).yields).toBe(0);
+    expect(driveSteps(TaskDag.ofInSteps(tree(DAG_STEP - 1))).yields).toBe(0);
     const cyclic = tree(2 * DAG_STEP).map((t, i) => (i === 0 ? { ...t, dependsOn: { taskIds: ['t1999'] } } : t));
     const error = caught(() => TaskDag.of(cyclic));
     expect(error.code).toBe('TaskDependencyCycle');
-    expect(caught(() => drive(TaskDag.ofInSteps(cyclic)))).toEqual(error);
+    expect(caught(() => driveSteps(TaskDag.ofInSteps(cyclic)))).toEqual(error);
   });
 });

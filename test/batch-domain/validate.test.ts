@@ -13,6 +13,7 @@ import {
   type JobForTasks,
 } from '../../shared/batch/index.js';
 import { caught } from '../support/caught.js';
+import { driveSteps } from '../support/drive-steps.js';
 
 
 const depJob: JobForTasks = { usesTaskDependencies: true, onTaskFailure: 'noaction', constraints: { maxTaskRetryCount: 2 } };
@@ -404,22 +405,14 @@ describe('validation in steps', () => {
     usesTaskDependencies: true,
     tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, commandLine: 'true', ...(i > 0 ? { dependsOn: { taskIds: [`t${(i - 1) >> 1}`] } } : {}), ...extra(i) })),
   });
-  const drive = <T>(steps: Generator<void, T>): { yields: number; value: T } => {
-    let yields = 0;
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return { yields, value: step.value };
-      yields++;
-    }
-  };
 
   it('pauses every VALIDATION_STEP tasks of its long phases and ends with what validation at once gives', () => {
     const body = submission(5 * VALIDATION_STEP);
-    const { yields, value } = drive(validateJobSubmissionInSteps(body));
+    const { yields, value } = driveSteps(validateJobSubmissionInSteps(body));
     expect(yields).toBeGreaterThanOrEqual(10);
     expect(value).toEqual(validateJobSubmission(body));
     // Fewer tasks than a step run straight through: small jobs never wait on the clock.
-    expect(drive(validateJobSubmissionInSteps(submission(VALIDATION_STEP - 1))).yields).toBe(0);
+    expect(driveSteps(validateJobSubmissionInSteps(submission(VALIDATION_STEP - 1))).yields).toBe(0);
   });
 
   it('raises the same error as validation at once, after the same checks', () => {
@@ -427,6 +420,6 @@ describe('validation in steps', () => {
     const body = submission(3 * VALIDATION_STEP, (i) => (i === 0 ? { dependsOn: { taskIds: ['t2999'] } } : {}));
     const atOnce = caught(() => validateJobSubmission(body));
     expect(atOnce).toMatchObject({ code: 'TaskDependencyCycle' });
-    expect(caught(() => drive(validateJobSubmissionInSteps(body)))).toEqual(atOnce);
+    expect(caught(() => driveSteps(validateJobSubmissionInSteps(body)))).toEqual(atOnce);
   });
 });
