@@ -1,10 +1,10 @@
 // Benchmark: how soon a job submitted to an idle pool starts. One local node (an agent process)
-// sits idle for a while (plus a random part of its polling period), then gets a one-task job (/bin/true); we time submission -> the task's
-// start and submission -> the job's completion. Idle for 1 s the node is still polling often
-// (it had work recently); idle for 12 s it polls at its slowest (every 0.5 s). The same rounds
-// run on a host that offers its nodes the work signal (the local host's default) and on one that
-// does not, where nodes find work only by polling their queues, as on Azure.
-// Each side runs in a process of its own (one local host per process).
+// sits idle for a while (plus a random part of its polling period), then gets a one-task job
+// (/bin/true); we time submission -> the task's start and submission -> the job's completion.
+// Idle for 1 s the node is still polling often (it had work recently); idle for 12 s it polls at
+// its slowest (every 0.5 s). The same rounds run on a host that offers its nodes the work signal
+// (the local host's default) and on one that does not, where nodes find work only by polling
+// their queues, as on Azure. Each side runs in a process of its own (one local host per process).
 //   npm run build && node dist/bench/idle-start.js        (BENCH_ROUNDS=8 by default)
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
