@@ -15,6 +15,7 @@ import {
   type PriorityBand,
   type TaskMessage,
 } from '../shared/agent-protocol.js';
+import { FrontHold } from '../shared/batch/placement.js';
 import { isQueueError } from '../shared/ports/errors.js';
 import { Backoff, sleep, Wakeup } from './backoff.js';
 import { BandReceiver, MAX_RECEIVE, type ReceivedTask } from './band-receiver.js';
@@ -61,7 +62,7 @@ export interface AgentTuning {
   /**
    * How long an idle node's work-signal request is held by the control plane (where offered).
    * While the signal works, idle polls of the queues come only every pollMaxMs: they find just
-   * what reappears without a send (a lost node's lease running out).
+   * what reappears without a send (a message a node handed back, a lost node's lease running out).
    */
   workSignalWaitMs: number;
 }
@@ -162,8 +163,8 @@ export class Agent {
   /** The control plane offers the work signal (the last heartbeat's answer). */
   private workSignalOffered = false;
   private readonly workWatcher: WorkWatcher;
-  /** The message this node, holding back, found at the front of the queue, and when it first did. */
-  private frontSeen: { messageId: string; at: number } | undefined;
+  /** While holding back: the message found at the front of the queue, and since when. */
+  private readonly frontHold = new FrontHold(PACK_HOLD_BACK_MS);
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopTaking = new AbortController();
   private readonly stopHeartbeats = new AbortController();
@@ -374,16 +375,11 @@ export class Agent {
 
   /**
    * While holding back (pack): how much longer to leave the front message to the node pack
-   * favours, counted from when this node first saw it there (Storage's insertion times are whole
-   * seconds, and another machine's clock); 0 once it has waited PACK_HOLD_BACK_MS, and -1 when
-   * nothing is waiting.
+   * favours; 0 once it has waited PACK_HOLD_BACK_MS, and -1 when nothing is waiting.
    */
   private async holdBackMs(): Promise<number> {
     const front = await this.receiver.front();
-    if (!front) return -1;
-    const now = Date.now();
-    if (this.frontSeen?.messageId !== front.messageId) this.frontSeen = { messageId: front.messageId, at: now };
-    return Math.max(0, this.frontSeen.at + PACK_HOLD_BACK_MS - now);
+    return front ? this.frontHold.remainingMs(front.messageId, Date.now()) : -1;
   }
 
   /**

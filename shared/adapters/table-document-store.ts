@@ -42,7 +42,7 @@ class TableContainer<T extends DocumentItem> implements Container<T> {
     return this.write(this.table.planCreate(this.name, item));
   }
 
-  // Reads and writes of one item run to their end, they are short. A large job's tasks are
+  // Reads and writes of one item are short and run to their end. A large job's tasks are
   // written a thousand batches at a time and read a page at a time: each batch and page gives
   // way first, or every other request would wait for all of them.
   async createMany(items: readonly T[]): Promise<Stored<T>[]> {

@@ -18,6 +18,7 @@ import type { Container, DocumentStore } from '../ports/document-store.js';
 import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
 import { CONTAINERS, poolKey, type JobDoc, type NodeDoc, type PoolDoc, type TaskDoc } from './documents.js';
+import { scaleSetProviderKind } from './scale-set-factory.js';
 import { WorkSignal } from './work-signal.js';
 
 export interface AppContext {
@@ -137,7 +138,7 @@ export async function partsFromSettings(env: NodeJS.ProcessEnv): Promise<AppCont
     store: await documentStore(env),
     ...storage,
     // Local nodes are agent processes of this one host, which sends all of their pools' work.
-    offerWorkSignal: (env.FNBATCH_SCALE_SET_PROVIDER ?? 'local') === 'local',
+    offerWorkSignal: scaleSetProviderKind(env) === 'local',
     scaleSets: async () => {
       const { createScaleSetProvider } = await import('./scale-set-factory.js');
       return createScaleSetProvider(env);

@@ -6,8 +6,13 @@ import path from 'node:path';
 import { AGENT_ENV } from '../agent-protocol.js';
 import type { ScaleSetProvider } from '../ports/scale-set-provider.js';
 
+/** Which node provider the settings choose: "azure" or "local" (the default). */
+export function scaleSetProviderKind(env: NodeJS.ProcessEnv): string {
+  return env.FNBATCH_SCALE_SET_PROVIDER ?? 'local';
+}
+
 export async function createScaleSetProvider(env: NodeJS.ProcessEnv): Promise<ScaleSetProvider> {
-  const kind = env.FNBATCH_SCALE_SET_PROVIDER ?? 'local';
+  const kind = scaleSetProviderKind(env);
   if (kind === 'azure') {
     const { createArmScaleSetProviderFromSettings } = await import('../adapters/arm-scale-set-provider.js');
     return createArmScaleSetProviderFromSettings(env);

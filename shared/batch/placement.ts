@@ -19,3 +19,20 @@ function packsBefore(a: NodeOccupancy, b: NodeOccupancy): boolean {
 export function packHoldsBack(node: NodeOccupancy, others: readonly NodeOccupancy[]): boolean {
   return others.some((other) => other.nodeId !== node.nodeId && other.usedSlots < other.taskSlots && packsBefore(other, node));
 }
+
+/**
+ * A node holding back leaves the message at the front of its queue to the favoured node for
+ * `holdMs` from when it first saw it there: Storage's insertion times are whole seconds, and from
+ * another machine's clock.
+ */
+export class FrontHold {
+  private seen: { messageId: string; at: number } | undefined;
+
+  constructor(private readonly holdMs: number) {}
+
+  /** How much longer to leave `messageId`, at the front now, alone; 0 once its time is up. */
+  remainingMs(messageId: string, now: number): number {
+    if (this.seen?.messageId !== messageId) this.seen = { messageId, at: now };
+    return Math.max(0, this.seen.at + this.holdMs - now);
+  }
+}

@@ -22,6 +22,7 @@ import type { Services } from '../../shared/app/job-service.js';
 import { heartbeat } from '../../shared/app/node-service.js';
 import { claimTask, completeTask, releaseTask } from '../../shared/app/task-lifecycle.js';
 import type { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
+import { FrontHold } from '../../shared/batch/placement.js';
 import type { QueueMessage } from '../../shared/ports/work-queue.js';
 import type { Clock } from '../../local-host/contracts.js';
 import type { Step } from '../kernel.js';
@@ -101,8 +102,8 @@ export class SimAgent {
   private heartbeating = false;
   /** The answer to the latest heartbeat that got one. */
   lastAnswer: HeartbeatResponse | undefined;
-  /** The message found at the front of the queue while holding back, and when it was first seen there. */
-  private frontSeen: { messageId: string; at: number } | undefined;
+  /** While holding back: the message found at the front of the queue, and since when. */
+  private readonly frontHold = new FrontHold(PACK_HOLD_BACK_MS);
   private nextHeartbeatAt: number;
   private readonly bootTime: string;
   /** The pool's queue names, highest band first (hashing them on every step is costly). */
@@ -289,9 +290,9 @@ export class SimAgent {
       const [front] = await this.env.queues.raw(name).peek(1);
       if (!front) continue;
       const now = this.env.clock.now();
-      if (this.frontSeen?.messageId !== front.messageId) this.frontSeen = { messageId: front.messageId, at: now };
-      if (now >= this.frontSeen.at + PACK_HOLD_BACK_MS) return false;
-      this.nextPollAt = this.frontSeen.at + PACK_HOLD_BACK_MS;
+      const remainingMs = this.frontHold.remainingMs(front.messageId, now);
+      if (remainingMs === 0) return false;
+      this.nextPollAt = now + remainingMs;
       return true;
     }
     return false;
