@@ -7,6 +7,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import {
   PACK_HOLD_BACK_MS,
   PRIORITY_BANDS,
+  SPREAD_HOLD_BACK_MS,
   TASK_OUTPUT_CONTAINER,
   taskOutputBlobName,
   type AgentNodeState,
@@ -15,7 +16,7 @@ import {
   type PriorityBand,
   type TaskMessage,
 } from '../shared/agent-protocol.js';
-import { FrontHold } from '../shared/batch/placement.js';
+import { HoldBack, spreadTakesAtMost, type PlacementNews } from '../shared/batch/placement.js';
 import { isQueueError } from '../shared/ports/errors.js';
 import { Backoff, sleep, Wakeup } from './backoff.js';
 import { BandReceiver, MAX_RECEIVE, type ReceivedTask } from './band-receiver.js';
@@ -158,13 +159,13 @@ export class Agent {
   private readonly unreachable: Backoff;
   /** Intake pauses until then after the control plane was unreachable or refused this node. */
   private pauseUntil = 0;
-  /** The pool packs its tasks and another node comes first (the last heartbeat's answer). */
-  private holdBack = false;
+  /** What the last heartbeat's answer said of the pool's other nodes (pack or spread). */
+  private placement: PlacementNews = {};
   /** The control plane offers the work signal (the last heartbeat's answer). */
   private workSignalOffered = false;
   private readonly workWatcher: WorkWatcher;
-  /** While holding back: the message found at the front of the queue, and since when. */
-  private readonly frontHold = new FrontHold(PACK_HOLD_BACK_MS);
+  /** Whether to leave the message at the front of the queue to another node, and how long for. */
+  private readonly holdBack = new HoldBack({ pack: PACK_HOLD_BACK_MS, spread: SPREAD_HOLD_BACK_MS });
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopTaking = new AbortController();
   private readonly stopHeartbeats = new AbortController();
@@ -327,7 +328,7 @@ export class Agent {
         }
         let received: ReceivedTask[];
         try {
-          const holdBackMs = this.holdBack ? await this.holdBackMs() : 0;
+          const holdBackMs = await this.holdBackMs();
           if (holdBackMs > 0) {
             await sleep(holdBackMs, signal);
             continue;
@@ -374,16 +375,24 @@ export class Agent {
   }
 
   /**
-   * While holding back (pack): how much longer to leave the front message to the node pack
-   * favours; 0 once it has waited PACK_HOLD_BACK_MS, and -1 when nothing is waiting.
+   * While holding back (pack, or spread with an idle peer): how much longer to leave the front
+   * message to the other node; 0 when not holding back or once the hold is up, and -1 when
+   * nothing is waiting.
    */
   private async holdBackMs(): Promise<number> {
+    if (!this.holdBack.holding(this.placement, this.load())) return 0;
     const front = await this.receiver.front();
-    return front ? this.frontHold.remainingMs(front.messageId, Date.now()) : -1;
+    return front ? this.holdBack.remainingMs(front.messageId, Date.now(), this.placement) : -1;
+  }
+
+  /** Slots in use, and those the received tasks not started yet will take: whether the node is idle, under spread. */
+  private load(): number {
+    return Math.min(this.config.taskSlots, this.slots.inUse + this.waiting.reduce((sum, w) => sum + w.task.requiredSlots, 0));
   }
 
   /**
-   * How many messages to ask the queues for now: enough to fill the free slots and the look-ahead.
+   * How many messages to ask the queues for now: enough to fill the free slots and the look-ahead,
+   * and under spread one at a time while this node and another are idle.
    * While messages are in hand, the next receive waits until they fall to half the look-ahead, so
    * receives come in batches rather than one per task.
    */
@@ -391,7 +400,7 @@ export class Agent {
     const ahead = this.ahead(Date.now());
     const inHand = this.waiting.length + this.staged().length;
     if (inHand > 0 && inHand > Math.floor(ahead / 2)) return 0;
-    return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand);
+    return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand, spreadTakesAtMost(this.load(), this.placement.idlePeer));
   }
 
   /**
@@ -831,7 +840,8 @@ export class Agent {
         this.receiver.acknowledgePoisonReports(poisoned.length);
         failures = 0;
         delay = Math.min(60_000, Math.max(100, answer.nextHeartbeatMs));
-        this.holdBack = answer.holdBack === true;
+        this.placement = { holdBack: answer.holdBack === true, idlePeer: answer.idlePeer === true };
+        this.holdBack.answered();
         const offered = answer.workSignal === true;
         // An idle poll already waiting may be long: let the loop start waiting on the signal now.
         if (offered && !this.workSignalOffered) this.workArrives.wake();

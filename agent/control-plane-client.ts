@@ -73,6 +73,7 @@ export class ControlPlaneClient {
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
       holdBack: answer?.holdBack === true,
+      ...(answer?.idlePeer === true ? { idlePeer: true } : {}),
       workSignal: answer?.workSignal === true,
     };
   }

@@ -200,6 +200,12 @@ export interface HeartbeatResponse {
    */
   holdBack?: boolean;
   /**
+   * The pool spreads its tasks (nodeFillType 'spread') and another usable node runs nothing: a
+   * node running tasks leaves new messages to it for SPREAD_HOLD_BACK_MS, and an idle node takes
+   * one at a time.
+   */
+  idlePeer?: boolean;
+  /**
    * This control plane sends all of the pool's work itself, so an idle node may wait on
    * AGENT_ROUTES.workSignal to hear of new work at once, polling the queues only as a fallback.
    */
@@ -223,6 +229,11 @@ export interface WorkSignalResponse {
 
 /** How long a node holding back (pack) leaves a message at the front of the queue to the node pack favours. */
 export const PACK_HOLD_BACK_MS = 250;
+/**
+ * How long a node running tasks leaves a message at the front of the queue to an idle node
+ * (spread): long enough for a node waiting on the work signal to take it.
+ */
+export const SPREAD_HOLD_BACK_MS = 50;
 
 export interface StartTaskReport {
   poolId: string;

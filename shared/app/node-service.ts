@@ -7,7 +7,7 @@ import type { AppContext } from './context.js';
 import { nodeKey, poolKey, type NodeDoc, type NodeState } from './documents.js';
 import { updateWithRetry } from './etag-retry.js';
 import { isSilent, NODE_OFFLINE_AFTER_MS, startWatching } from './node-health.js';
-import { holdsBackUnderPack } from './pack-placement.js';
+import { placementAdvice } from './placement-advice.js';
 
 export { resetNodeWatch } from './node-health.js';
 
@@ -53,7 +53,7 @@ export async function heartbeat(ctx: AppContext, req: HeartbeatRequest): Promise
       written = (await updateWithRetry(ctx.nodes, nodeKey(req.nodeId), poolKey(req.poolId), ({ item }) => apply(item)))?.after;
     }
   }
-  if (written && pool.item.taskSchedulingPolicy?.nodeFillType === 'pack') answer = { ...answer, holdBack: await holdsBackUnderPack(ctx, written.item) };
+  if (written) answer = { ...answer, ...(await placementAdvice(ctx, written.item, pool.item.taskSchedulingPolicy?.nodeFillType ?? 'spread')) };
   if (ctx.workSignal.offered) answer = { ...answer, workSignal: true };
   return answer;
 }

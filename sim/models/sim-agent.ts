@@ -6,10 +6,12 @@
 // slots are full it may take a message and claim it ahead: the task starts when a slot frees, is
 // listed apart in heartbeats, ends terminated without starting when a kill names it, and goes back
 // unstarted (no requeue counted) when it has waited too long or the node leaves. In a pack pool it
-// holds back from new work when its heartbeat's answer says so.
+// holds back from new work when its heartbeat's answer says so; in a spread pool, while it runs
+// tasks and the answer says another node runs none.
 import {
   PACK_HOLD_BACK_MS,
   PRIORITY_BANDS,
+  SPREAD_HOLD_BACK_MS,
   poolQueueName,
   type CompleteRequest,
   type HeartbeatRequest,
@@ -22,7 +24,7 @@ import type { Services } from '../../shared/app/job-service.js';
 import { heartbeat } from '../../shared/app/node-service.js';
 import { claimTask, completeTask, releaseTask } from '../../shared/app/task-lifecycle.js';
 import type { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
-import { FrontHold } from '../../shared/batch/placement.js';
+import { HoldBack } from '../../shared/batch/placement.js';
 import type { QueueMessage } from '../../shared/ports/work-queue.js';
 import type { Clock } from '../../local-host/contracts.js';
 import type { Step } from '../kernel.js';
@@ -102,8 +104,8 @@ export class SimAgent {
   private heartbeating = false;
   /** The answer to the latest heartbeat that got one. */
   lastAnswer: HeartbeatResponse | undefined;
-  /** While holding back: the message found at the front of the queue, and since when. */
-  private readonly frontHold = new FrontHold(PACK_HOLD_BACK_MS);
+  /** Whether to leave the message at the front of the queue to another node, and how long for. */
+  private readonly holdBack = new HoldBack({ pack: PACK_HOLD_BACK_MS, spread: SPREAD_HOLD_BACK_MS });
   private nextHeartbeatAt: number;
   private readonly bootTime: string;
   /** The pool's queue names, highest band first (hashing them on every step is costly). */
@@ -281,16 +283,18 @@ export class SimAgent {
   }
 
   /**
-   * Holding back (pack), as the real agent does: the front message is left to the node pack
-   * favours until this node has seen it there for PACK_HOLD_BACK_MS. True while it still waits.
+   * Holding back, as the real agent does: the front message is left to the node pack favours
+   * until this node has seen it there for PACK_HOLD_BACK_MS, or under spread to an idle node for
+   * SPREAD_HOLD_BACK_MS. True while it still waits.
    */
   private async holdingBack(): Promise<boolean> {
-    if (this.lastAnswer?.holdBack !== true) return false;
+    const news = this.lastAnswer ?? {};
+    if (!this.holdBack.holding(news, this.usedSlots)) return false;
     for (const name of this.queueNames) {
       const [front] = await this.env.queues.raw(name).peek(1);
       if (!front) continue;
       const now = this.env.clock.now();
-      const remainingMs = this.frontHold.remainingMs(front.messageId, now);
+      const remainingMs = this.holdBack.remainingMs(front.messageId, now, news);
       if (remainingMs === 0) return false;
       this.nextPollAt = now + remainingMs;
       return true;
@@ -515,6 +519,7 @@ export class SimAgent {
     if (!this.alive) return;
     this.heartbeating = false;
     this.lastAnswer = answer;
+    this.holdBack.answered();
     this.nextHeartbeatAt = this.env.clock.now() + Math.max(answer.nextHeartbeatMs, this.env.heartbeatMs);
     await this.obey(answer);
   }

@@ -7,7 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteHandle } from '../../local-host/services/azurite.js';
-import { PACK_HOLD_BACK_MS, poolQueueName, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
+import { PACK_HOLD_BACK_MS, poolQueueName, SPREAD_HOLD_BACK_MS, TASK_OUTPUT_CONTAINER, taskOutputBlobName, type PriorityBand } from '../../shared/agent-protocol.js';
 import { BandReceiver, poisonQueueName } from '../../agent/band-receiver.js';
 import { ControlPlaneDouble } from './support/control-plane-double.js';
 import { delay, enqueue, isProcessAlive, taskMessage, uniquePoolId, waitFor } from './support/fixtures.js';
@@ -439,6 +439,24 @@ describe('queue messages', () => {
     const claim = controlPlane.claims.find((c) => c.body.taskId === task.taskId)!;
     expect(claim.at - sentAt).toBeGreaterThanOrEqual(PACK_HOLD_BACK_MS);
     expect(controlPlane.claims.map((c) => c.body.taskId)).toEqual([task.taskId]);
+  });
+
+  it('under spread with an idle peer, takes one task, leaving the next to the peer for a while', async () => {
+    const { poolId } = await setUp({ taskSlots: 4 });
+    controlPlane.idlePeer = true;
+    const answered = controlPlane.heartbeats.length + 2;
+    await waitFor(() => controlPlane.heartbeats.length >= answered, 'a heartbeat answered with an idle peer');
+
+    // Nobody else takes them: this node takes the first at once and the second only once it has
+    // left it at the front for SPREAD_HOLD_BACK_MS. Without the idle peer it would take both together.
+    const [first, second] = [taskMessage('sleep 30'), taskMessage('sleep 30')];
+    await send(poolId, first);
+    await send(poolId, second);
+    await waitFor(() => controlPlane.claims.length === 2, 'both claims');
+    const claimOf = (taskId: string) => controlPlane.claims.find((c) => c.body.taskId === taskId)!;
+    // The hold starts once the node has looked at the front, just after it sent the first claim,
+    // which may reach the double a moment later: half the hold is left as margin.
+    expect(claimOf(second.taskId).at - claimOf(first.taskId).at).toBeGreaterThanOrEqual(SPREAD_HOLD_BACK_MS / 2);
   });
 
   it('deletes a message whose claim is refused and runs nothing', async () => {

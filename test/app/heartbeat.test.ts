@@ -84,7 +84,7 @@ describe('silent nodes', () => {
   });
 });
 
-describe('pack (nodeFillType)', () => {
+describe('placement (nodeFillType)', () => {
   const of = (nodeId: string, running: number, slots = 4): HeartbeatRequest => ({
     ...beat(Array.from({ length: running }, (_, i) => `${nodeId}-${i}`)),
     nodeId,
@@ -138,9 +138,19 @@ describe('pack (nodeFillType)', () => {
     expect((await heartbeat(ctx, of('a', 0))).holdBack).toBe(true);
   });
 
-  it('leaves nodes of a spread pool alone', async () => {
+  it("tells a spread pool's nodes whether another node runs nothing", async () => {
     await packPool('spread');
     await heartbeat(ctx, of('a', 2));
-    expect((await heartbeat(ctx, of('b', 0))).holdBack).toBeUndefined();
+    const b = await heartbeat(ctx, of('b', 0));
+    expect(b.holdBack).toBeUndefined();
+    expect(b.idlePeer).toBeUndefined(); // a runs tasks
+    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBe(true);
+    await heartbeat(ctx, of('b', 1));
+    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBeUndefined();
+    // A node that has gone silent is not waited for.
+    await heartbeat(ctx, of('b', 0));
+    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBe(true);
+    clock.advance(2_500);
+    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBeUndefined();
   });
 });

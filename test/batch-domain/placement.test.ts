@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packHoldsBack, type NodeOccupancy } from '../../shared/batch/placement.js';
+import { HoldBack, packHoldsBack, spreadHoldsBack, spreadIdlePeer, spreadTakesAtMost, type NodeOccupancy } from '../../shared/batch/placement.js';
 
 const node = (nodeId: string, usedSlots: number, taskSlots = 4): NodeOccupancy => ({ nodeId, usedSlots, taskSlots });
 
@@ -27,5 +27,67 @@ describe('pack: which nodes hold back from new work', () => {
       const taking = withRoom.filter((n) => !packHoldsBack(n, pool));
       expect(taking).toHaveLength(withRoom.length > 0 ? 1 : 0);
     }
+  });
+});
+
+describe('spread: idle nodes first', () => {
+  it('sees an idle peer in another node that runs nothing', () => {
+    const pool = [node('a', 3), node('b', 0), node('c', 4)];
+    expect(spreadIdlePeer(pool[0]!, pool)).toBe(true);
+    expect(spreadIdlePeer(pool[1]!, pool)).toBe(false); // b itself does not count
+    expect(spreadIdlePeer(node('a', 0), [node('a', 0)])).toBe(false);
+  });
+
+  it('holds back a node running tasks, and lets an idle node take one at a time, while a peer is idle', () => {
+    expect(spreadHoldsBack(1, true)).toBe(true);
+    expect(spreadHoldsBack(0, true)).toBe(false);
+    expect(spreadHoldsBack(3, false)).toBe(false);
+    expect(spreadTakesAtMost(0, true)).toBe(1);
+    expect(spreadTakesAtMost(2, true)).toBe(Number.POSITIVE_INFINITY);
+    expect(spreadTakesAtMost(0, false)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('starts a task on every idle node before a second one on any, tasks arriving one at a time', () => {
+    for (let size = 1; size <= 6; size++) {
+      const pool = Array.from({ length: size }, (_, i) => node(`n${i}`, 0));
+      for (let task = 0; task < size; task++) {
+        // The first node in the list that does not hold back takes the task.
+        const taker = pool.find((n) => !spreadHoldsBack(n.usedSlots, spreadIdlePeer(n, pool)))!;
+        taker.usedSlots++;
+      }
+      expect(pool.map((n) => n.usedSlots)).toEqual(pool.map(() => 1));
+    }
+  });
+});
+
+describe('holding back the front message', () => {
+  const holdMs = { pack: 250, spread: 100 };
+
+  it('counts from when a message was first seen at the front, starting over for the next one', () => {
+    const hold = new HoldBack(holdMs);
+    const pack = { holdBack: true };
+    expect(hold.holding(pack, 0)).toBe(true);
+    expect(hold.remainingMs('m1', 1_000, pack)).toBe(250);
+    expect(hold.remainingMs('m1', 1_200, pack)).toBe(50);
+    expect(hold.remainingMs('m1', 1_300, pack)).toBe(0);
+    expect(hold.remainingMs('m2', 1_300, pack)).toBe(250);
+    expect(hold.holding(pack, 0)).toBe(true); // pack's news is of a node order, not of loads: it stands
+    expect(hold.holding({}, 3)).toBe(false);
+  });
+
+  it('under spread, holds only a node running tasks, and no more once a hold has run out, until the next answer', () => {
+    const hold = new HoldBack(holdMs);
+    const news = { idlePeer: true };
+    expect(hold.holding(news, 0)).toBe(false);
+    expect(hold.holding(news, 2)).toBe(true);
+    expect(hold.remainingMs('m1', 0, news)).toBe(100);
+    // Taken meanwhile by the idle node: the next message is held as long.
+    expect(hold.remainingMs('m2', 60, news)).toBe(100);
+    expect(hold.holding(news, 2)).toBe(true);
+    expect(hold.remainingMs('m2', 160, news)).toBe(0);
+    // Nobody took m2: the news is out of date.
+    expect(hold.holding(news, 2)).toBe(false);
+    hold.answered();
+    expect(hold.holding(news, 2)).toBe(true);
   });
 });

@@ -46,6 +46,8 @@ export class ControlPlaneDouble {
   private drain = false;
   /** Answered in every heartbeat: the pool packs and another node comes first. */
   holdBack = false;
+  /** Answered in every heartbeat: the pool spreads and another node runs nothing. */
+  idlePeer = false;
   /** Answered in every heartbeat: agents may wait on the work signal. */
   offerWorkSignal = false;
   /** Offered in heartbeats but refused when called (a control plane that changed its mind). */
@@ -111,6 +113,7 @@ export class ControlPlaneDouble {
               shutdown: double.shutdown,
               nextHeartbeatMs: double.nextHeartbeatMs,
               ...(double.holdBack ? { holdBack: true } : {}),
+              ...(double.idlePeer ? { idlePeer: true } : {}),
               ...(double.offerWorkSignal ? { workSignal: true } : {}),
             };
             double.kills = [];

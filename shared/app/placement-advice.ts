@@ -1,11 +1,13 @@
-// The control plane's part of nodeFillType 'pack' (see shared/batch/placement.ts): each
-// heartbeat of a pack pool's node is answered with whether that node should hold back. The pool's
-// node documents are read at most once a second per process; the heartbeats this process handles
-// keep their own nodes' entries current in between, so a pool's heartbeats (two a second per
-// node) do not each cost a query of every node.
-import { packHoldsBack, type NodeOccupancy } from '../batch/placement.js';
+// The control plane's part of task placement (see shared/batch/placement.ts): each heartbeat of a
+// node of a pool with more than one node is answered with what that node should know of the
+// others: under pack, whether to hold back; under spread, whether another node is idle. The
+// pool's node documents are read at most once a second per process; the heartbeats this process
+// handles keep their own nodes' entries current in between, so a pool's heartbeats (two a second
+// per node) do not each cost a query of every node.
+import type { HeartbeatResponse } from '../agent-protocol.js';
+import { packHoldsBack, spreadIdlePeer, type NodeOccupancy } from '../batch/placement.js';
 import type { AppContext } from './context.js';
-import { poolKey, type NodeDoc } from './documents.js';
+import { poolKey, type NodeDoc, type PoolDoc } from './documents.js';
 import { isSilent, NODE_OFFLINE_AFTER_MS } from './node-health.js';
 
 /** How long a pool's node documents, as last read, stand in for a new query. */
@@ -18,11 +20,14 @@ interface PoolView {
 
 const views = new WeakMap<AppContext, Map<string, PoolView>>();
 
-/** Whether `node` (as its heartbeat just wrote it) should leave new work to another usable node of its pool. */
-export async function holdsBackUnderPack(ctx: AppContext, node: NodeDoc): Promise<boolean> {
+export type PlacementAdvice = Pick<HeartbeatResponse, 'holdBack' | 'idlePeer'>;
+
+/** What `node` (as its heartbeat just wrote it) should know of the other usable nodes of its pool. */
+export async function placementAdvice(ctx: AppContext, node: NodeDoc, fill: PoolDoc['taskSchedulingPolicy']['nodeFillType']): Promise<PlacementAdvice> {
   const nodes = await poolNodes(ctx, node);
   const others = nodes.filter((other) => other.nodeId !== node.nodeId && usable(ctx, other)).map(occupancy);
-  return packHoldsBack(occupancy(node), others);
+  if (fill === 'pack') return { holdBack: packHoldsBack(occupancy(node), others) };
+  return spreadIdlePeer(occupancy(node), others) ? { idlePeer: true } : {};
 }
 
 async function poolNodes(ctx: AppContext, node: NodeDoc): Promise<NodeDoc[]> {
