@@ -1,9 +1,9 @@
-// The control plane's part of task placement (see shared/batch/placement.ts): each heartbeat of a
-// node of a pool with more than one node is answered with what that node should know of the
-// others: under pack, whether to hold back; under spread, whether another node is idle. The
-// pool's node documents are read at most once a second per process; the heartbeats this process
-// handles keep their own nodes' entries current in between, so a pool's heartbeats (two a second
-// per node) do not each cost a query of every node.
+// The control plane's part of task placement (see shared/batch/placement.ts): each heartbeat is
+// answered with what the node should know of the other nodes of its pool: under pack, whether to
+// hold back; under spread, whether another node is idle. The pool's node documents are read at
+// most once a second per process; the heartbeats this process handles keep their own nodes'
+// entries current in between, so a pool's heartbeats (two a second per node) do not each cost a
+// query of every node.
 import type { HeartbeatResponse } from '../agent-protocol.js';
 import { packHoldsBack, spreadIdlePeer, type NodeOccupancy } from '../batch/placement.js';
 import type { AppContext } from './context.js';

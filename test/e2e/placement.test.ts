@@ -1,6 +1,6 @@
 // Task placement on the local host with real agent processes: a pool with
 // taskSchedulingPolicy.nodeFillType 'pack' fills one node's slots before another node gets work;
-// one with 'spread' (the default) keeps its nodes within a task of each other.
+// one with 'spread' (the default) puts work on idle nodes first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFnbatch, waitUntil, type FnbatchHost } from '../support/fnbatch-host.js';
 
