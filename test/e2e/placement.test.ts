@@ -8,6 +8,12 @@ let fnb: FnbatchHost;
 const POOL = 'packed';
 const SPREAD_POOL = 'spread';
 const SLOTS = 3;
+/** Two heartbeats (500 ms apart): every node has heard of the others' latest state. */
+const TWO_HEARTBEATS_MS = 1_200;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const idleNodes = async (poolId: string): Promise<number> =>
+  ((await fnb.call('GET', `pools/${poolId}/nodes`)).json.value as { state: string }[]).filter((n) => n.state === 'idle').length;
 
 beforeAll(async () => {
   fnb = await startFnbatch();
@@ -15,12 +21,7 @@ beforeAll(async () => {
     const created = await fnb.call('POST', 'pools', { id, vmSize: 'local', targetDedicatedNodes: 2, taskSlotsPerNode: SLOTS, ...policy });
     expect(created.status, created.text).toBe(201);
   }
-  for (const id of [POOL, SPREAD_POOL]) {
-    await waitUntil(async () => {
-      const nodes = (await fnb.call('GET', `pools/${id}/nodes`)).json.value as { state: string }[];
-      return nodes.filter((n) => n.state === 'idle').length === 2;
-    }, `pool ${id}'s nodes to be idle`);
-  }
+  for (const id of [POOL, SPREAD_POOL]) await waitUntil(async () => (await idleNodes(id)) === 2, `pool ${id}'s nodes to be idle`);
 }, 120_000);
 
 afterAll(async () => {
@@ -60,8 +61,8 @@ async function placeOneByOne(jobId: string, count: number): Promise<string[]> {
     const added = await fnb.call('POST', `jobs/${jobId}/tasks`, { id: `t${i}`, commandLine: 'sleep 30' });
     expect(added.status, added.text).toBe(201);
     placed.push(await nodeOf(jobId, `t${i}`));
-    // Two heartbeats (500 ms apart): every node has heard where the task runs before the next comes.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Every node has heard where the task runs before the next comes.
+    await pause(TWO_HEARTBEATS_MS);
   }
   return placed;
 }
@@ -78,14 +79,10 @@ describe('pack', () => {
 });
 
 describe('spread', () => {
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const idleNodes = async () =>
-    ((await fnb.call('GET', `pools/${SPREAD_POOL}/nodes`)).json.value as { state: string }[]).filter((n) => n.state === 'idle').length;
-
   it('starts a burst of as many tasks as nodes one on each node, and a task arriving alone on an idle node', async () => {
     await warmUp(SPREAD_POOL);
-    // Two heartbeats: each node has heard that the other is idle again.
-    await pause(1_200);
+    // Each node has heard that the other is idle again.
+    await pause(TWO_HEARTBEATS_MS);
     const burst = await fnb.call('POST', 'jobs', {
       id: 'spread-burst',
       poolInfo: { poolId: SPREAD_POOL },
@@ -94,8 +91,8 @@ describe('spread', () => {
     expect(burst.status, burst.text).toBe(201);
     expect(new Set([await nodeOf('spread-burst', 'b0'), await nodeOf('spread-burst', 'b1')]).size).toBe(2);
     expect((await fnb.call('POST', 'jobs/spread-burst/terminate')).status).toBe(202);
-    await waitUntil(async () => (await idleNodes()) === 2, 'both nodes idle again');
-    await pause(1_200);
+    await waitUntil(async () => (await idleNodes(SPREAD_POOL)) === 2, 'both nodes idle again');
+    await pause(TWO_HEARTBEATS_MS);
 
     // One by one: the second goes to the node the first left idle.
     expect((await fnb.call('POST', 'jobs', { id: 'spread-one-by-one', poolInfo: { poolId: SPREAD_POOL } })).status).toBe(201);
