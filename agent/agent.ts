@@ -36,6 +36,7 @@ import { TaskOutputFile } from './task-output.js';
 import { startLauncher } from './launchers/start-launcher.js';
 import type { ProcessLauncher } from './process-launcher.js';
 import { terminatedOutcome, type ProcessOutcome } from './task-process.js';
+import { WorkReturnedNotices } from './work-returned.js';
 import { WorkWatcher } from './work-watcher.js';
 
 export interface AgentTuning {
@@ -164,6 +165,7 @@ export class Agent {
   /** The control plane offers the work signal (the last heartbeat's answer). */
   private workSignalOffered = false;
   private readonly workWatcher: WorkWatcher;
+  private readonly workReturned: WorkReturnedNotices;
   /** Whether to leave the message at the front of the queue to another node, and how long for. */
   private readonly holdBack = new HoldBack({ pack: PACK_HOLD_BACK_MS, spread: SPREAD_HOLD_BACK_MS });
   private readonly inFlight = new Set<Promise<void>>();
@@ -200,6 +202,7 @@ export class Agent {
     this.workWatcher = new WorkWatcher((after) =>
       this.client.awaitWork({ poolId: config.poolId, nodeId: config.nodeId, ...(after === undefined ? {} : { after }), waitMs: this.tuning.workSignalWaitMs }),
     );
+    this.workReturned = new WorkReturnedNotices(() => this.client.workReturned({ poolId: config.poolId, nodeId: config.nodeId }), this.log);
   }
 
   /** Connects to Storage (creating the pool's queues and the output container if missing). */
@@ -794,11 +797,19 @@ export class Agent {
   }
 
   private async giveBack(lease: LeaseKeeper): Promise<void> {
-    await lease.giveBack().catch((error: unknown) => {
-      // The message still reappears once its lease ends.
-      if (!isQueueError(error)) throw error;
-      this.log(`cannot make message ${lease.current.messageId} visible: ${error.message}`);
-    });
+    const visible = await lease.giveBack().then(
+      () => true,
+      (error: unknown) => {
+        // The message still reappears once its lease ends.
+        if (!isQueueError(error)) throw error;
+        this.log(`cannot make message ${lease.current.messageId} visible: ${error.message}`);
+        return false;
+      },
+    );
+    if (visible && this.workSignalOffered) {
+      const notice = this.workReturned.given();
+      if (notice) this.track(notice);
+    }
   }
 
   /** A task needing more slots than the node has can never run here: report it as failed. */

@@ -15,6 +15,7 @@ import {
   type ReportsRequest,
   type ReportsResponse,
   type StartTaskReport,
+  type WorkReturnedReport,
   type WorkSignalRequest,
   type WorkSignalResponse,
 } from '../shared/agent-protocol.js';
@@ -85,7 +86,12 @@ export class ControlPlaneClient {
     return answer!.count!;
   }
 
-  /** One reports call; answers the outcomes of the kind of items it carried. */
+  /** Messages this node gave back are visible on the pool's queues again. */
+  async workReturned(report: WorkReturnedReport): Promise<void> {
+    await this.post(AGENT_ROUTES.workReturned, report);
+  }
+
+    /** One reports call; answers the outcomes of the kind of items it carried. */
   private async reports<K extends keyof ReportsResponse>(kind: K, request: ReportsRequest): Promise<ReportsResponse[K] | undefined> {
     const answer = (await this.post(AGENT_ROUTES.reports, request)) as Partial<ReportsResponse> | undefined;
     return answer?.[kind];

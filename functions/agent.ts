@@ -15,11 +15,12 @@ import {
   type ReportsRequest,
   type ReportsResponse,
   type StartTaskReport,
+  type WorkReturnedReport,
   type WorkSignalRequest,
 } from '../shared/agent-protocol.js';
 import { jobInstanceId } from '../shared/app/documents.js';
 import type { TaskEnd } from '../shared/app/job-events.js';
-import { awaitPoolWork, heartbeat, reportStartTask } from '../shared/app/node-service.js';
+import { awaitPoolWork, heartbeat, noteWorkReturned, reportStartTask } from '../shared/app/node-service.js';
 import { claimTask, completeTask, releaseTask } from '../shared/app/task-lifecycle.js';
 import { WORK_SIGNAL_MAX_WAIT_MS } from '../shared/app/work-signal.js';
 import { api, durableClientInput, errorResponse, MB, readJson, type ApiServices } from './http-kit.js';
@@ -197,4 +198,16 @@ app.http('agentWorkSignal', {
   authLevel: 'function',
   extraInputs,
   handler: api(async (request, _context, s) => ({ jsonBody: await awaitPoolWork(s.ctx, workSignalRequestOf((await readJson(request, MB)).body)) })),
+});
+
+// Messages a node gave back wake its idle peers at once, as a send does.
+app.http('agentWorkReturned', {
+  route: AGENT_ROUTES.workReturned,
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs,
+  handler: api(async (request, _context, s) => {
+    noteWorkReturned(s.ctx, requireStrings<WorkReturnedReport>((await readJson(request, MB)).body, ['poolId', 'nodeId']));
+    return { status: 204 };
+  }),
 });

@@ -4,8 +4,8 @@
 // HTTP (so the job's orchestration hears of it at once; under load claims and ends travel in
 // batches, AGENT_ROUTES.reports), and heartbeats, learning in the answer
 // which tasks to kill and whether to drain. Where the control plane offers it, an idle agent
-// waits for new work on AGENT_ROUTES.workSignal rather than polling. Task output goes to blob
-// storage.
+// waits for new work on AGENT_ROUTES.workSignal rather than polling, and tells it of messages it
+// gave back (AGENT_ROUTES.workReturned). Task output goes to blob storage.
 import { createHash } from 'node:crypto';
 import type { BatchErrorBody } from './batch/errors.js';
 
@@ -71,6 +71,11 @@ export const AGENT_ROUTES = {
   startTask: 'agent/starttask',
   /** Held until work is sent to the pool's queues (where the heartbeat answer offers it). */
   workSignal: 'agent/worksignal',
+  /**
+   * A node made messages it held visible again (given back unstarted, or released): they are work
+   * for its peers, as a send is, and the signal tells the peers waiting on it.
+   */
+  workReturned: 'agent/workreturned',
 } as const;
 
 export interface ClaimRequest {
@@ -225,6 +230,12 @@ export interface WorkSignalRequest {
 
 export interface WorkSignalResponse {
   count: number;
+}
+
+/** Sent (AGENT_ROUTES.workReturned) once the messages are visible, never before: a peer woken early would find nothing. */
+export interface WorkReturnedReport {
+  poolId: string;
+  nodeId: string;
 }
 
 /** How long a node holding back (pack) leaves a message at the front of the queue to the node pack favours. */

@@ -1,6 +1,6 @@
 // Compute nodes as the control plane sees them: what their heartbeats say, what they are asked to
 // do in return (kill tasks, drain, leave), and which of them have gone quiet.
-import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport, WorkSignalRequest, WorkSignalResponse } from '../agent-protocol.js';
+import type { HeartbeatRequest, HeartbeatResponse, StartTaskReport, WorkReturnedReport, WorkSignalRequest, WorkSignalResponse } from '../agent-protocol.js';
 import { BatchError, BatchErrorCodes } from '../batch/index.js';
 import { isStoreError } from '../ports/errors.js';
 import type { AppContext } from './context.js';
@@ -87,8 +87,21 @@ export function newNodeDoc(poolId: string, nodeId: string, isDedicated: boolean,
  * sends of other processes, and a node relying on it would wait for work already queued.
  */
 export async function awaitPoolWork(ctx: AppContext, req: WorkSignalRequest): Promise<WorkSignalResponse> {
-  if (!ctx.workSignal.offered) throw new BatchError(409, BatchErrorCodes.OperationInvalidForCurrentState, 'This control plane does not offer the work signal; poll the pool\'s queues.');
+  requireWorkSignal(ctx);
   return { count: await ctx.workSignal.wait(poolKey(req.poolId), req.after, req.waitMs) };
+}
+
+/**
+ * AGENT_ROUTES.workReturned: messages a node gave back are on the pool's queues again, so the
+ * peers waiting on the signal hear of them as of a send, not at their next poll.
+ */
+export function noteWorkReturned(ctx: AppContext, report: WorkReturnedReport): void {
+  requireWorkSignal(ctx);
+  ctx.workSignal.notify(poolKey(report.poolId));
+}
+
+function requireWorkSignal(ctx: AppContext): void {
+  if (!ctx.workSignal.offered) throw new BatchError(409, BatchErrorCodes.OperationInvalidForCurrentState, 'This control plane does not offer the work signal; poll the pool\'s queues.');
 }
 
 export async function reportStartTask(ctx: AppContext, report: StartTaskReport): Promise<void> {

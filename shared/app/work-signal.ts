@@ -1,8 +1,8 @@
 // Lets an idle node hear at once that work was put on its pool's queues, instead of at its next
 // poll of the queues (up to half a second later). Storage queues cannot be waited on, so the
-// process that sends the task messages counts its sends per pool, and an idle agent holds a
-// request (AGENT_ROUTES.workSignal) that is answered as soon as the count moves from the one it
-// last saw. The count covers only this process's sends: it is offered to the agents (in the
+// process that sends the task messages counts its sends per pool (and the messages nodes say they
+// gave back, AGENT_ROUTES.workReturned), and an idle agent holds a request
+// (AGENT_ROUTES.workSignal) that is answered as soon as the count moves from the one it last saw. The count covers only this process's sends: it is offered to the agents (in the
 // heartbeat answer) only where one process sends all of a pool's messages, as on the local host.
 
 /** The longest a request may be held before it is answered with the count unchanged. */
@@ -15,12 +15,12 @@ export class WorkSignal {
   /** @param offered whether this process sends every message of the pools whose agents call it. */
   constructor(readonly offered: boolean) {}
 
-  /** How many times work was sent to the pool (by its key) in this process. */
+  /** How many times work was sent to the pool (by its key) in this process, or given back to it. */
   count(poolKey: string): number {
     return this.counts.get(poolKey) ?? 0;
   }
 
-  /** Work was sent to the pool's queues: answers every request held for it. */
+  /** Work was sent to the pool's queues, or given back to them: answers every request held for it. */
   notify(poolKey: string): void {
     this.counts.set(poolKey, this.count(poolKey) + 1);
     const held = this.waiting.get(poolKey);

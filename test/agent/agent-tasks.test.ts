@@ -625,6 +625,28 @@ describe('leaving the pool', () => {
     // The message is visible again at once, for another node.
     const [message] = (await queueClient(poolId).receiveMessages({ visibilityTimeout: 1 })).receivedMessageItems;
     expect(JSON.parse(message!.messageText).dispatchId).toBe(task.dispatchId);
+    // No work signal offered: nobody to tell.
+    expect(controlPlane.workReturnedCalls).toEqual([]);
+  });
+
+  it('where the work signal is offered, tells the control plane of the messages it gave back once they are visible', async () => {
+    const { poolId, config, exit } = await setUp({ taskSlots: 2 });
+    controlPlane.offerWorkSignal = true;
+    await waitFor(() => (controlPlane.heldWorkSignals > 0 ? true : undefined), 'a work-signal request held');
+    const task = taskMessage('sleep 60');
+    await send(poolId, task);
+    controlPlane.signalWork();
+    await waitFor(() => controlPlane.claims.length === 1, 'claim');
+    // What a woken peer would find at the moment the notice arrives.
+    const visibleAtNotice: number[] = [];
+    controlPlane.onWorkReturned = async () => {
+      visibleAtNotice.push((await queueClient(poolId).peekMessages()).peekedMessageItems.length);
+    };
+    controlPlane.setShutdown(true);
+    expect(await exit).toBe('shutdown');
+    expect(controlPlane.releases).toHaveLength(1);
+    expect(controlPlane.workReturnedCalls.map((c) => c.body)).toEqual([{ poolId, nodeId: config.nodeId }]);
+    expect(visibleAtNotice).toEqual([1]);
   });
 });
 

@@ -5,7 +5,7 @@ import { MemoryDocumentStore } from '../../shared/adapters/memory-document-store
 import { MemoryWorkQueue } from '../../shared/adapters/memory-work-queue.js';
 import { SignallingWorkQueue } from '../../shared/adapters/signalling-work-queue.js';
 import { appContext, setAppContext } from '../../shared/app/context.js';
-import { awaitPoolWork, heartbeat } from '../../shared/app/node-service.js';
+import { awaitPoolWork, heartbeat, noteWorkReturned } from '../../shared/app/node-service.js';
 import { WorkSignal } from '../../shared/app/work-signal.js';
 import { isBatchError } from '../../shared/batch/index.js';
 import { VirtualClock } from '../../local-host/virtual-clock.js';
@@ -93,6 +93,21 @@ describe('the app context feeds the signal', () => {
       if (offered) expect(await request).toEqual({ count: 0 });
       else await expect(request).rejects.toSatisfy((e) => isBatchError(e) && e.status === 409);
     }
+  });
+
+  it("wakes the pool's waiting nodes when one says it gave messages back, and refuses the notice where the signal is not offered", async () => {
+    const ctx = await context(true);
+    const held = awaitPoolWork(ctx, { poolId: 'Pool-A', nodeId: 'n2', after: 0, waitMs: LONG_MS });
+    const otherPool = ctx.workSignal.wait('pool-b', 0, LONG_MS);
+    expect(await settled(held)).toBe(false);
+    noteWorkReturned(ctx, { poolId: 'pool-a', nodeId: 'n1' });
+    expect(await held).toEqual({ count: 1 });
+    expect(await settled(otherPool)).toBe(false);
+    ctx.workSignal.close();
+
+    const unoffered = await context(false);
+    expect(() => noteWorkReturned(unoffered, { poolId: 'pool-a', nodeId: 'n1' })).toThrow(expect.objectContaining({ status: 409 }));
+    expect(unoffered.workSignal.count('pool-a')).toBe(0);
   });
 });
 

@@ -187,6 +187,17 @@ describe('agent reports: each item is checked and answered on its own', () => {
     expect(res.json).toEqual({ count: 0 });
   });
 
+  it('a notice of work given back without its pool is a 400; a good one moves the count a held work-signal request waits on', async () => {
+    expectBatchError(await fnb.call('POST', 'agent/workreturned', { nodeId: 'n1' }), 400, 'MissingRequiredProperty');
+    expectBatchError(await fnb.call('POST', 'agent/workreturned', { poolId: 7, nodeId: 'n1' }), 400, 'InvalidPropertyValue');
+    const wait = { poolId: 'given-back', nodeId: 'n2', waitMs: 0 };
+    const before = (await fnb.call('POST', 'agent/worksignal', wait)).json.count as number;
+    const held = fnb.call('POST', 'agent/worksignal', { ...wait, after: before, waitMs: 15_000 });
+    const notice = await fnb.call('POST', 'agent/workreturned', { poolId: 'given-back', nodeId: 'n1' });
+    expect(notice.status, notice.text).toBe(204);
+    expect((await held).json).toEqual({ count: before + 1 });
+  });
+
   it('a malformed call is refused as a whole', async () => {
     expectBatchError(await fnb.call('POST', 'agent/reports', { claims: 'all of them' }), 400, 'InvalidPropertyValue');
     expectBatchError(await fnb.call('POST', 'agent/reports', [ref]), 400, 'InvalidPropertyValue');
@@ -216,7 +227,7 @@ describe('property: random and mutated requests never produce a 5xx', () => {
       id: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
     })
     .map(({ path, value, id }) => ({ ...validJob(`prop-${id}`), [path]: value }));
-  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/reports', 'agent/heartbeat', 'agent/worksignal'];
+  const targets = ['jobs', 'jobs/prop-target/addtaskcollection', 'jobs/prop-target/tasks', 'pools', 'jobs/prop-target', 'agent/claim', 'agent/complete', 'agent/reports', 'agent/heartbeat', 'agent/worksignal', 'agent/workreturned'];
 
   it('holds for thousands of requests, and a running job is unharmed', async () => {
     expect((await fnb.call('POST', 'jobs', validJob('prop-target', { tasks: [] }))).status).toBe(201);

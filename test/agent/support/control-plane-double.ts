@@ -1,6 +1,7 @@
 // A test double of the control plane's agent API: records every call, grants claims unless told
 // otherwise, and answers heartbeats with whatever the test queues up (kill, drain, shutdown, hold
-// back). Where it offers the work signal, the test says when work was sent (signalWork).
+// back). Where it offers the work signal, the test says when work was sent (signalWork), and a
+// node's notice of work it gave back counts as a send.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -15,6 +16,7 @@ import type {
   ReportsRequest,
   ReportsResponse,
   StartTaskReport,
+  WorkReturnedReport,
   WorkSignalRequest,
 } from '../../../shared/agent-protocol.js';
 
@@ -34,6 +36,9 @@ export class ControlPlaneDouble {
   readonly heartbeats: Recorded<HeartbeatRequest>[] = [];
   readonly startTasks: Recorded<StartTaskReport>[] = [];
   readonly workSignalCalls: Recorded<WorkSignalRequest>[] = [];
+  readonly workReturnedCalls: Recorded<WorkReturnedReport>[] = [];
+  /** Runs when a notice of work given back arrives, before it is answered and before the held requests are. */
+  onWorkReturned: () => Promise<void> = async () => {};
   readonly unauthorized: string[] = [];
   /** Return a refusal reason to refuse a claim. */
   refuseClaim: (claim: ClaimRequest) => ClaimRefusal | undefined = () => undefined;
@@ -131,6 +136,15 @@ export class ControlPlaneDouble {
             };
             const timer = setTimeout(answer, req.waitMs);
             double.heldSignals.add(answer);
+            return;
+          }
+          case '/api/agent/workreturned': {
+            double.workReturnedCalls.push({ at, body });
+            if (!double.offerWorkSignal || double.refuseWorkSignal) return reply(409, { code: 'OperationInvalidForCurrentState' });
+            void double.onWorkReturned().then(() => {
+              double.signalWork();
+              reply(204);
+            });
             return;
           }
           default:
