@@ -19,7 +19,7 @@ import { AGENT_ENV } from '../shared/agent-protocol.js';
 import { AgentRequestCounts } from './agent-request-counts.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
 import { agentsCpuMs, ownCpuMs } from './process-cpu.js';
-import { overruns, slotHandoffs, type RecordedTask, type Spread } from './slot-timeline.js';
+import { overruns, slotHandoffs, slotsFullAt, type RecordedTask, type Spread } from './slot-timeline.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
@@ -33,6 +33,8 @@ export interface FnbatchRun {
   taskSpanMs: number;
   /** POST /jobs sent -> earliest task start. */
   firstStartMs: number;
+  /** POST /jobs sent -> the first moment every slot of the pool ran a task; undefined if none did. */
+  slotsFullMs?: number;
   /** Requests the app made through its adapters during the run ("store.*", "queue.*"). */
   app: Record<string, number>;
   /** Requests the agents made during the run ("queue.*", "blob.*", "api.*"). */
@@ -97,7 +99,7 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
   }
   const running = host;
 
-  const slotsByPool = new Map<string, number>();
+  const poolSizes = new Map<string, { nodes: number; slotsPerNode: number }>();
   const call: Call = async (method, route, body) => {
     const res = await fetch(`${running.baseUrl}/api/${route}`, {
       method,
@@ -112,7 +114,7 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
     async createPool(poolId, nodes, slotsPerNode) {
       const created = await call('POST', 'pools', { id: poolId, vmSize: 'local', targetDedicatedNodes: nodes, taskSlotsPerNode: slotsPerNode });
       if (created.status !== 201) throw new Error(`creating pool ${poolId}: ${created.status} ${created.text}`);
-      slotsByPool.set(poolId, slotsPerNode);
+      poolSizes.set(poolId, { nodes, slotsPerNode });
       await waitUntil(async () => {
         const listed = await call('GET', `pools/${poolId}/nodes`);
         const states = ((listed.json?.value ?? []) as { state: string }[]).map((n) => n.state);
@@ -180,15 +182,17 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
       const starts = listed.map((t) => Date.parse(t.executionInfo?.startTime ?? '')).filter(Number.isFinite);
       const ends = listed.map((t) => Date.parse(t.executionInfo?.endTime ?? '')).filter(Number.isFinite);
       const recorded = recordedTimes(listed, tasks);
-      const slots = slotsByPool.get(poolId);
+      const size = poolSizes.get(poolId);
       const overrunMs = overruns(recorded);
-      const handoffMs = slots === undefined ? undefined : slotHandoffs(recorded, slots);
+      const handoffMs = size === undefined ? undefined : slotHandoffs(recorded, size.slotsPerNode);
+      const fullAt = size === undefined ? undefined : slotsFullAt(recorded, size.nodes * size.slotsPerNode);
       return {
         tasks: listed.length,
         failed: listed.filter((t) => t.executionInfo?.result !== 'success').length,
         wallMs,
         taskSpanMs: Math.max(...ends) - Math.min(...starts),
         firstStartMs: Math.min(...starts) - submittedAt,
+        ...(fullAt !== undefined ? { slotsFullMs: fullAt - submittedAt } : {}),
         app,
         agents,
         hostCpuMs,

@@ -64,7 +64,7 @@ export function formatReport(report: ComputeReport): string {
     lines.push(row('fnbatch', sec(mRun.wallMs), ratio(mRun.wallMs, b), `submission -> job completed${failures(mRun)}`));
     lines.push(row('fnbatch tasks', sec(mRun.taskSpanMs), ratio(mRun.taskSpanMs, b), 'first task start -> last task end'));
     const tailMs = mRun.wallMs - mRun.firstStartMs - mRun.taskSpanMs;
-    lines.push(row('', '', '', `first task started ${sec(mRun.firstStartMs)} s after submission; job completed ${sec(tailMs)} s after the last task end`));
+    lines.push(row('', '', '', `first task started ${sec(mRun.firstStartMs)} s after submission${slotsFull(mRun)}; job completed ${sec(tailMs)} s after the last task end`));
   } else {
     lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(m.fnbatch)}`));
   }
@@ -113,7 +113,7 @@ function throughputLines(t: ThroughputResult, tRun: FnbatchRun | undefined): str
   const fnRate = tRun ? t.tasks / (tRun.wallMs / 1000) : undefined;
   if (tRun) {
     lines.push(row('fnbatch', sec(tRun.wallMs), fnRate!.toFixed(1), `submission -> job completed${failures(tRun)}`));
-    lines.push(row('', '', '', `first task started ${sec(tRun.firstStartMs)} s after submission; tasks ran over ${sec(tRun.taskSpanMs)} s`));
+    lines.push(row('', '', '', `first task started ${sec(tRun.firstStartMs)} s after submission${slotsFull(tRun)}; tasks ran over ${sec(tRun.taskSpanMs)} s`));
   } else {
     lines.push(row('fnbatch', '-', '-', `did not finish: ${errorOf(t.fnbatch)}`));
   }
@@ -182,6 +182,10 @@ function sec(ms: number): string {
 
 function ratio(ms: number, bound: MakespanBound): string {
   return (ms / bound.boundMs).toFixed(3);
+}
+
+function slotsFull(run: FnbatchRun): string {
+  return run.slotsFullMs === undefined ? ', never every slot busy' : `, every slot busy after ${sec(run.slotsFullMs)} s`;
 }
 
 function failures(run: FnbatchRun): string {

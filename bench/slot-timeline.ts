@@ -1,7 +1,8 @@
 // Where a run's slot time went beyond the work itself, from the times the nodes recorded: how
 // much longer each task ran than its command needed (starting and reaping a process on a busy
 // node), and how long a slot stood empty between one task's end and the next task's start
-// (the hand-off: end report, claim, receive). Pure functions of the listed tasks.
+// (the hand-off: end report, claim, receive), and when every slot was first busy. Pure functions
+// of the listed tasks.
 
 export interface RecordedTask {
   nodeId: string;
@@ -43,6 +44,21 @@ export function slotHandoffs(tasks: RecordedTask[], slotsPerNode: number): Sprea
     for (let i = slotsPerNode; i < starts.length; i++) gaps.push(Math.max(0, starts[i]! - ends[i - slotsPerNode]!));
   }
   return spread(gaps);
+}
+
+/**
+ * The first moment `totalSlots` tasks ran at once (the pool full), or undefined if they never
+ * did. A task that ends at the moment another starts has left its slot.
+ */
+export function slotsFullAt(tasks: RecordedTask[], totalSlots: number): number | undefined {
+  const events = tasks.flatMap((t) => [{ at: t.startMs, change: 1 }, { at: t.endMs, change: -1 }]);
+  events.sort((a, b) => a.at - b.at || a.change - b.change);
+  let running = 0;
+  for (const { at, change } of events) {
+    running += change;
+    if (running >= totalSlots) return at;
+  }
+  return undefined;
 }
 
 function spread(values: number[]): Spread | undefined {

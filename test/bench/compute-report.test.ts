@@ -35,6 +35,12 @@ describe('compute report', () => {
     expect(formatReport(report({ makespan: { ...report().makespan, fnbatch: run({ wallMs: 2_300 }) } }))).toContain('NOT met');
   });
 
+  it('says when every slot of the pool was first busy, or that none ever was', () => {
+    const text = formatReport(report({ makespan: { ...report().makespan, fnbatch: run({ wallMs: 2_100, slotsFullMs: 640 }) } }));
+    expect(text).toContain('first task started 0.50 s after submission, every slot busy after 0.64 s; job completed');
+    expect(text).toContain('first task started 0.50 s after submission, never every slot busy; tasks ran over 9.00 s');
+  });
+
   it('prints requests per task by side and operation', () => {
     const text = formatReport(report());
     expect(text).toMatch(/app -> store\s+4\.01\s+4\.01\s+read 3\.00, create 1\.01/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overruns, slotHandoffs, type RecordedTask } from '../../bench/slot-timeline.js';
+import { overruns, slotHandoffs, slotsFullAt, type RecordedTask } from '../../bench/slot-timeline.js';
 
 const task = (nodeId: string, startMs: number, endMs: number, nominalMs = 0): RecordedTask => ({ nodeId, startMs, endMs, nominalMs });
 
@@ -21,5 +21,15 @@ describe('slot timeline', () => {
     expect(slotHandoffs(tasks, 1)).toEqual({ p50: 0, p90: 0, mean: 0, count: 1 });
     expect(slotHandoffs([task('a', 0, 1)], 4)).toBeUndefined();
     expect(overruns([])).toBeUndefined();
+  });
+
+  it('finds the first moment every slot of the pool was busy, if ever', () => {
+    // Three slots: the third task starts at 40, but the first ended at 30; the fourth, at 60, fills them.
+    const tasks = [task('a', 0, 30), task('a', 10, 100), task('b', 40, 120), task('b', 60, 90)];
+    expect(slotsFullAt(tasks, 3)).toBe(60);
+    // A task ending as another starts has left its slot.
+    expect(slotsFullAt([task('a', 0, 50), task('b', 50, 80)], 2)).toBeUndefined();
+    expect(slotsFullAt(tasks, 4)).toBeUndefined();
+    expect(slotsFullAt([], 1)).toBeUndefined();
   });
 });
