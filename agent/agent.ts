@@ -16,7 +16,7 @@ import {
   type PriorityBand,
   type TaskMessage,
 } from '../shared/agent-protocol.js';
-import { HoldBack, spreadTakesAtMost, type PlacementNews } from '../shared/batch/placement.js';
+import { HoldBack, spreadTakesAtMost, type HoldDecision, type PlacementNews } from '../shared/batch/placement.js';
 import { isQueueError } from '../shared/ports/errors.js';
 import { Backoff, sleep, Wakeup } from './backoff.js';
 import { BandReceiver, MAX_RECEIVE, type ReceivedTask } from './band-receiver.js';
@@ -331,13 +331,14 @@ export class Agent {
         }
         let received: ReceivedTask[];
         try {
-          const holdBackMs = await this.holdBackMs();
-          if (holdBackMs > 0) {
-            await sleep(holdBackMs, signal);
+          const hold = await this.holdingBack(wanted);
+          if ('waitMs' in hold) {
+            await sleep(hold.waitMs, signal);
             continue;
           }
           const began = performance.now();
-          received = holdBackMs < 0 ? [] : await this.receiver.receiveUpTo(wanted, this.config.leaseMs);
+          const take = Math.min(wanted, hold.take);
+          received = take > 0 ? await this.receiver.receiveUpTo(take, this.config.leaseMs) : [];
           if (received.length > 0) {
             this.lookAhead.received(performance.now() - began);
             this.lastWorkAt = Date.now();
@@ -378,14 +379,14 @@ export class Agent {
   }
 
   /**
-   * While holding back (pack, or spread with an idle peer): how much longer to leave the front
-   * message to the other node; 0 when not holding back or once the hold is up, and -1 when
-   * nothing is waiting.
+   * While holding back (pack, or spread with idle peers): how much longer to leave the messages at
+   * the front of the queue to the other nodes, or how many to take now (none when nothing is
+   * waiting; any number when not holding back).
    */
-  private async holdBackMs(): Promise<number> {
-    if (!this.holdBack.holding(this.placement, this.load())) return 0;
-    const front = await this.receiver.front();
-    return front ? this.holdBack.remainingMs(front.messageId, Date.now(), this.placement) : -1;
+  private async holdingBack(wanted: number): Promise<HoldDecision> {
+    if (!this.holdBack.holding(this.placement, this.load())) return { take: Number.POSITIVE_INFINITY };
+    const front = await this.receiver.front(this.holdBack.looksAt(this.placement, wanted));
+    return front.length > 0 ? this.holdBack.decide(front.map((m) => m.messageId), Date.now(), this.placement) : { take: 0 };
   }
 
   /** Slots in use, and those the received tasks not started yet will take: whether the node is idle, under spread. */
@@ -403,7 +404,7 @@ export class Agent {
     const ahead = this.ahead(Date.now());
     const inHand = this.waiting.length + this.staged().length;
     if (inHand > 0 && inHand > Math.floor(ahead / 2)) return 0;
-    return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand, spreadTakesAtMost(this.load(), this.placement.idlePeer));
+    return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand, spreadTakesAtMost(this.load(), this.placement.idlePeers));
   }
 
   /**
@@ -851,7 +852,7 @@ export class Agent {
         this.receiver.acknowledgePoisonReports(poisoned.length);
         failures = 0;
         delay = Math.min(60_000, Math.max(100, answer.nextHeartbeatMs));
-        this.placement = { holdBack: answer.holdBack === true, idlePeer: answer.idlePeer === true };
+        this.placement = { holdBack: answer.holdBack === true, ...(answer.idlePeers ? { idlePeers: answer.idlePeers } : {}) };
         this.holdBack.answered();
         const offered = answer.workSignal === true;
         // An idle poll already waiting may be long: let the loop start waiting on the signal now.

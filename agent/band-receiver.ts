@@ -102,15 +102,15 @@ export class BandReceiver {
   }
 
   /**
-   * The message at the front of the highest band that has one, looked at without taking it
-   * (a peek per band, top first); undefined when every band is empty.
+   * Up to `count` messages at the front of the highest band that has any, looked at without
+   * taking them (a peek per band, top first); none when every band is empty.
    */
-  async front(): Promise<PeekedMessage | undefined> {
+  async front(count = 1): Promise<PeekedMessage[]> {
     for (const { queue } of this.bands) {
-      const [first] = await queue.peek(1);
-      if (first) return first;
+      const first = await queue.peek(count);
+      if (first.length > 0) return first;
     }
-    return undefined;
+    return [];
   }
 
   /** Poison reports since the last call whose heartbeat went through. */

@@ -74,7 +74,7 @@ export class ControlPlaneClient {
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
       holdBack: answer?.holdBack === true,
-      ...(answer?.idlePeer === true ? { idlePeer: true } : {}),
+      ...(Number.isSafeInteger(answer?.idlePeers) && answer!.idlePeers! > 0 ? { idlePeers: answer!.idlePeers! } : {}),
       workSignal: answer?.workSignal === true,
     };
   }

@@ -205,11 +205,12 @@ export interface HeartbeatResponse {
    */
   holdBack?: boolean;
   /**
-   * The pool spreads its tasks (nodeFillType 'spread') and another usable node runs nothing: a
-   * node running tasks leaves new messages to it for SPREAD_HOLD_BACK_MS, and an idle node takes
-   * one at a time.
+   * The pool spreads its tasks (nodeFillType 'spread') and this many other usable nodes run
+   * nothing (absent when none): a node running tasks leaves one message at the front of the queue
+   * to each of them for SPREAD_HOLD_BACK_MS, taking any beyond those at once, and an idle node
+   * takes one at a time.
    */
-  idlePeer?: boolean;
+  idlePeers?: number;
   /**
    * This control plane sends all of the pool's work itself, so an idle node may wait on
    * AGENT_ROUTES.workSignal to hear of new work at once, polling the queues only as a fallback.

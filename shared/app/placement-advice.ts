@@ -1,11 +1,11 @@
 // The control plane's part of task placement (see shared/batch/placement.ts): each heartbeat is
 // answered with what the node should know of the other nodes of its pool: under pack, whether to
-// hold back; under spread, whether another node is idle. The pool's node documents are read at
+// hold back; under spread, how many other nodes are idle. The pool's node documents are read at
 // most once a second per process; the heartbeats this process handles keep their own nodes'
 // entries current in between, so a pool's heartbeats (two a second per node) do not each cost a
 // query of every node.
 import type { HeartbeatResponse } from '../agent-protocol.js';
-import { packHoldsBack, spreadIdlePeer, type NodeOccupancy } from '../batch/placement.js';
+import { packHoldsBack, spreadIdlePeers, type NodeOccupancy } from '../batch/placement.js';
 import type { AppContext } from './context.js';
 import { poolKey, type NodeDoc, type PoolDoc } from './documents.js';
 import { isSilent, NODE_OFFLINE_AFTER_MS } from './node-health.js';
@@ -20,14 +20,15 @@ interface PoolView {
 
 const views = new WeakMap<AppContext, Map<string, PoolView>>();
 
-export type PlacementAdvice = Pick<HeartbeatResponse, 'holdBack' | 'idlePeer'>;
+export type PlacementAdvice = Pick<HeartbeatResponse, 'holdBack' | 'idlePeers'>;
 
 /** What `node` (as its heartbeat just wrote it) should know of the other usable nodes of its pool. */
 export async function placementAdvice(ctx: AppContext, node: NodeDoc, fill: PoolDoc['taskSchedulingPolicy']['nodeFillType']): Promise<PlacementAdvice> {
   const nodes = await poolNodes(ctx, node);
   const others = nodes.filter((other) => other.nodeId !== node.nodeId && usable(ctx, other)).map(occupancy);
   if (fill === 'pack') return { holdBack: packHoldsBack(occupancy(node), others) };
-  return spreadIdlePeer(occupancy(node), others) ? { idlePeer: true } : {};
+  const idlePeers = spreadIdlePeers(occupancy(node), others);
+  return idlePeers > 0 ? { idlePeers } : {};
 }
 
 async function poolNodes(ctx: AppContext, node: NodeDoc): Promise<NodeDoc[]> {

@@ -284,19 +284,20 @@ export class SimAgent {
 
   /**
    * Holding back, as the real agent does: the front message is left to the node pack favours
-   * until this node has seen it there for PACK_HOLD_BACK_MS, or under spread to an idle node for
-   * SPREAD_HOLD_BACK_MS. True while it still waits.
+   * until this node has seen it there for PACK_HOLD_BACK_MS, or under spread one message to each
+   * idle node for SPREAD_HOLD_BACK_MS (a message beyond those is taken at once). True while it
+   * still waits.
    */
   private async holdingBack(): Promise<boolean> {
     const news = this.lastAnswer ?? {};
     if (!this.holdBack.holding(news, this.usedSlots)) return false;
     for (const name of this.queueNames) {
-      const [front] = await this.env.queues.raw(name).peek(1);
-      if (!front) continue;
+      const front = await this.env.queues.raw(name).peek(this.holdBack.looksAt(news, 1));
+      if (front.length === 0) continue;
       const now = this.env.clock.now();
-      const remainingMs = this.holdBack.remainingMs(front.messageId, now, news);
-      if (remainingMs === 0) return false;
-      this.nextPollAt = now + remainingMs;
+      const decision = this.holdBack.decide(front.map((m) => m.messageId), now, news);
+      if (!('waitMs' in decision)) return false;
+      this.nextPollAt = now + decision.waitMs;
       return true;
     }
     return false;

@@ -443,7 +443,7 @@ describe('queue messages', () => {
 
   it('under spread with an idle peer, takes one task, leaving the next to the peer for a while', async () => {
     const { poolId } = await setUp({ taskSlots: 4 });
-    controlPlane.idlePeer = true;
+    controlPlane.idlePeers = 1;
     const answered = controlPlane.heartbeats.length + 2;
     await waitFor(() => controlPlane.heartbeats.length >= answered, 'a heartbeat answered with an idle peer');
 
@@ -458,6 +458,26 @@ describe('queue messages', () => {
     // which may reach the double a moment later: most of the hold is left as margin. (Taken
     // together, both claims would go in one call.)
     expect(claimOf(second.taskId).at - claimOf(first.taskId).at).toBeGreaterThanOrEqual(SPREAD_HOLD_BACK_MS / 5);
+  });
+
+  it('under spread, a node running tasks leaves one message to the idle peer and takes those beyond it at once', async () => {
+    const { poolId } = await setUp({ taskSlots: 4 });
+    controlPlane.idlePeers = 1;
+    const answered = controlPlane.heartbeats.length + 2;
+    await waitFor(() => controlPlane.heartbeats.length >= answered, 'a heartbeat answered with an idle peer');
+    const running = taskMessage('sleep 30');
+    await send(poolId, running);
+    await waitFor(() => controlPlane.claims.length === 1, 'the first claim');
+
+    // Nobody else takes them: the node, now running a task, takes all but the last at once, and
+    // the last, left to the idle peer, only once the hold is up. (Before, it held back the whole
+    // burst and then took it all together.)
+    const burst = [taskMessage('sleep 30'), taskMessage('sleep 30'), taskMessage('sleep 30')];
+    for (const task of burst) await send(poolId, task);
+    await waitFor(() => controlPlane.claims.length === 4, 'the burst claimed');
+    const claimOf = (taskId: string) => controlPlane.claims.find((c) => c.body.taskId === taskId)!;
+    expect(controlPlane.claims.slice(1).map((c) => c.body.taskId)).toEqual(burst.map((t) => t.taskId));
+    expect(claimOf(burst[2]!.taskId).at - claimOf(burst[1]!.taskId).at).toBeGreaterThanOrEqual(SPREAD_HOLD_BACK_MS / 5);
   });
 
   it('deletes a message whose claim is refused and runs nothing', async () => {

@@ -138,19 +138,23 @@ describe('placement (nodeFillType)', () => {
     expect((await heartbeat(ctx, of('a', 0))).holdBack).toBe(true);
   });
 
-  it("tells a spread pool's nodes whether another node runs nothing", async () => {
+  it("tells a spread pool's nodes how many other nodes run nothing", async () => {
     await packPool('spread');
     await heartbeat(ctx, of('a', 2));
     const b = await heartbeat(ctx, of('b', 0));
     expect(b.holdBack).toBeUndefined();
-    expect(b.idlePeer).toBeUndefined(); // a runs tasks
-    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBe(true);
+    expect(b.idlePeers).toBeUndefined(); // a runs tasks
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBe(1);
+    await heartbeat(ctx, of('c', 0));
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBe(2);
     await heartbeat(ctx, of('b', 1));
-    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBeUndefined();
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBe(1);
+    await heartbeat(ctx, of('c', 3));
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBeUndefined();
     // A node that has gone silent is not waited for.
     await heartbeat(ctx, of('b', 0));
-    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBe(true);
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBe(1);
     clock.advance(2_500);
-    expect((await heartbeat(ctx, of('a', 2))).idlePeer).toBeUndefined();
+    expect((await heartbeat(ctx, of('a', 2))).idlePeers).toBeUndefined();
   });
 });

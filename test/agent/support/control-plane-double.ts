@@ -51,8 +51,8 @@ export class ControlPlaneDouble {
   private drain = false;
   /** Answered in every heartbeat: the pool packs and another node comes first. */
   holdBack = false;
-  /** Answered in every heartbeat: the pool spreads and another node runs nothing. */
-  idlePeer = false;
+  /** Answered in every heartbeat: the pool spreads and this many other nodes run nothing. */
+  idlePeers = 0;
   /** Answered in every heartbeat: agents may wait on the work signal. */
   offerWorkSignal = false;
   /** Offered in heartbeats but refused when called (a control plane that changed its mind). */
@@ -118,7 +118,7 @@ export class ControlPlaneDouble {
               shutdown: double.shutdown,
               nextHeartbeatMs: double.nextHeartbeatMs,
               ...(double.holdBack ? { holdBack: true } : {}),
-              ...(double.idlePeer ? { idlePeer: true } : {}),
+              ...(double.idlePeers > 0 ? { idlePeers: double.idlePeers } : {}),
               ...(double.offerWorkSignal ? { workSignal: true } : {}),
             };
             double.kills = [];
