@@ -68,13 +68,14 @@ export class ControlPlaneClient {
   async heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
     const answer = (await this.post(AGENT_ROUTES.heartbeat, request)) as Partial<HeartbeatResponse> | undefined;
     const kill = Array.isArray(answer?.kill) ? answer.kill.filter((k) => k && typeof k.dispatchId === 'string') : [];
+    const idlePeers = countOf(answer?.idlePeers);
     return {
       kill,
       drain: answer?.drain === true,
       shutdown: answer?.shutdown === true,
       nextHeartbeatMs: numberOr(answer?.nextHeartbeatMs, DEFAULT_HEARTBEAT_MS),
       holdBack: answer?.holdBack === true,
-      ...(Number.isSafeInteger(answer?.idlePeers) && answer!.idlePeers! > 0 ? { idlePeers: answer!.idlePeers! } : {}),
+      ...(idlePeers ? { idlePeers } : {}),
       workSignal: answer?.workSignal === true,
     };
   }
@@ -91,7 +92,7 @@ export class ControlPlaneClient {
     await this.post(AGENT_ROUTES.workReturned, report);
   }
 
-    /** One reports call; answers the outcomes of the kind of items it carried. */
+  /** One reports call; answers the outcomes of the kind of items it carried. */
   private async reports<K extends keyof ReportsResponse>(kind: K, request: ReportsRequest): Promise<ReportsResponse[K] | undefined> {
     const answer = (await this.post(AGENT_ROUTES.reports, request)) as Partial<ReportsResponse> | undefined;
     return answer?.[kind];
@@ -152,6 +153,11 @@ export class ControlPlaneClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/** A whole count from an answer, 0 for anything else. */
+function countOf(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : 0;
 }
 
 function numberOr(value: unknown, fallback: number): number {
