@@ -23,7 +23,7 @@ import { BandReceiver, MAX_RECEIVE, type ReceivedTask } from './band-receiver.js
 import type { AgentConfig } from './config.js';
 import { ControlPlaneClient, DEFAULT_HEARTBEAT_MS } from './control-plane-client.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { DEFAULT_LOOK_AHEAD, LookAhead } from './look-ahead.js';
+import { DEFAULT_LOOK_AHEAD, holdsAhead, LookAhead } from './look-ahead.js';
 import { NodeMetricsSampler } from './node-metrics.js';
 import { retryWhileUnavailable } from './retry.js';
 import { prepareTaskFolder, runCommand, type CommandRun } from './run-command.js';
@@ -407,12 +407,9 @@ export class Agent {
     return Math.min(MAX_RECEIVE, this.slots.free + ahead - inHand, spreadTakesAtMost(this.load(), this.placement.idlePeers));
   }
 
-  /**
-   * Messages to hold beyond the free slots. Only while the queue is deep (the last receive brought
-   * all it asked for): when it runs low, messages held here would be taken from idle nodes.
-   */
+  /** Messages to hold beyond the free slots (see `holdsAhead` for when). */
   private ahead(now: number): number {
-    return this.queueDeep ? this.lookAhead.size(now) : 0;
+    return holdsAhead(this.queueDeep, this.placement.idlePeers) ? this.lookAhead.size(now) : 0;
   }
 
   /** A received message: ours already, impossible here, or work to start when slots allow. */
@@ -455,6 +452,7 @@ export class Agent {
       // Slots are reserved before the claim, and claims run side by side, so intake keeps pace
       // with short tasks instead of waiting a control-plane round trip per task.
       this.slots.take(task.requiredSlots);
+      this.lookAhead.began(Date.now());
       this.track(this.claimAndRun(task, lease, claiming));
       started = true;
     }

@@ -19,9 +19,22 @@ export interface LookAheadOptions {
 
 export const DEFAULT_LOOK_AHEAD = { leadMs: 250, windowMs: 1000, maxLeadMs: 1000 } as const;
 
+/**
+ * Whether a node holds its look-ahead now. Not when the queue ran low (its last receive brought
+ * less than it asked for) while another node is idle: what it held would be kept from that node.
+ * With every node busy it does, however short the queue: when work comes a few tasks at a time,
+ * the look-ahead is what keeps a node's slots busy. Without it every exit left its slot empty for
+ * a receive and a claim; in the benchmark's DAG, one slot in ten for seconds at a time.
+ */
+export function holdsAhead(queueDeep: boolean, idlePeers: number | undefined): boolean {
+  return queueDeep || !idlePeers;
+}
+
 export class LookAhead {
   private readonly endings: number[] = [];
   private receiveMs = 0;
+  /** When the node last began taking work after a window with no endings: the rate is counted from then. */
+  private busySince: number | undefined;
 
   constructor(private readonly options: LookAheadOptions) {}
 
@@ -31,17 +44,32 @@ export class LookAhead {
     this.forget(now);
   }
 
+  /**
+   * A task took a slot. A node that saw no task end for a whole window is starting afresh, and
+   * its endings are counted over the time since, not over a window mostly spent idle: at a job's
+   * start the look-ahead then grows as fast as tasks end, instead of over a whole window.
+   */
+  began(now: number): void {
+    this.forget(now);
+    if (this.endings.length === 0 && (this.busySince === undefined || now - this.busySince >= this.options.windowMs)) this.busySince = now;
+  }
+
   /** How long a receive that brought messages took; a slow queue calls for a longer lead. */
   received(ms: number): void {
     this.receiveMs = this.receiveMs === 0 ? ms : 0.8 * this.receiveMs + 0.2 * ms;
   }
 
-  /** How many messages to hold beyond the free slots now. */
+  /**
+   * How many messages to hold beyond the free slots now: the endings counted over the window (or
+   * over the time since the node began afresh, but at least the lead: a few early endings are
+   * little to go on), at that rate over the lead.
+   */
   size(now: number): number {
     this.forget(now);
     if (this.endings.length === 0 || this.options.leadMs <= 0) return 0;
     const leadMs = Math.min(this.options.maxLeadMs, Math.max(this.options.leadMs, 2 * this.receiveMs));
-    const perMs = this.endings.length / this.options.windowMs;
+    const counted = this.busySince === undefined ? this.options.windowMs : Math.min(this.options.windowMs, now - this.busySince);
+    const perMs = this.endings.length / Math.max(counted, leadMs);
     return Math.min(this.options.max, Math.ceil(perMs * leadMs));
   }
 

@@ -334,6 +334,21 @@ describe('keeping slots busy', () => {
     for (const h of controlPlane.heartbeats) expect(h.body.runningTasks.length).toBeLessThanOrEqual(1);
   });
 
+  it('claims ahead even when the queue runs short, while no other node is idle', async () => {
+    const poolId = await oneSlotNodeTakingAhead();
+    const busy = taskMessage('sleep 0.8');
+    await send(poolId, busy);
+    await waitFor(() => controlPlane.claims.some((c) => c.body.taskId === busy.taskId), 'claim of the busy task');
+    // The queue now holds one message at a time: every receive brings less than the node asks for.
+    const next = taskMessage('true');
+    await send(poolId, next);
+    await completion(next.taskId, 15_000);
+    const endOfBusy = controlPlane.completionOf(busy.taskId)!;
+    const claimOfNext = controlPlane.claims.find((c) => c.body.dispatchId === next.dispatchId)!;
+    // Claimed while the one slot was still taken (the double's answers name no idle peer).
+    expect(claimOfNext.at).toBeLessThan(Date.parse(endOfBusy.endTime));
+  });
+
   it('starts a task claimed ahead in the slot of the task before it without the agent: the launcher does, at the exit', async () => {
     const poolId = await oneSlotNodeTakingAhead();
     const marker = path.join(await mkdtemp(path.join(os.tmpdir(), 'fnbatch-standby-')), 'started');
