@@ -19,7 +19,7 @@ import { AGENT_ENV } from '../shared/agent-protocol.js';
 import { AgentRequestCounts } from './agent-request-counts.js';
 import { commandLineOf, type BenchTask } from './compute-dag.js';
 import { agentsCpuMs, ownCpuMs } from './process-cpu.js';
-import { overruns, slotHandoffs, slotsFullAt, type RecordedTask, type Spread } from './slot-timeline.js';
+import { emptySlotTime, overruns, readyTasks, slotHandoffs, slotsFullAt, type EmptySlotTime, type RecordedTask, type Spread } from './slot-timeline.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
@@ -47,6 +47,11 @@ export interface FnbatchRun {
   overrunMs?: Spread;
   /** How long a node's slot stood empty between one task's end and the next one's start. */
   handoffMs?: Spread;
+  /**
+   * The pool's empty slot time from submission to the last task's end, divided by its slots (so
+   * in the run's own time), by whether a task was ready meanwhile.
+   */
+  emptyPoolMs?: EmptySlotTime;
 }
 
 export interface FnbatchBench {
@@ -185,7 +190,9 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
       const size = poolSizes.get(poolId);
       const overrunMs = overruns(recorded);
       const handoffMs = size === undefined ? undefined : slotHandoffs(recorded, size.slotsPerNode);
-      const fullAt = size === undefined ? undefined : slotsFullAt(recorded, size.nodes * size.slotsPerNode);
+      const slots = size === undefined ? undefined : size.nodes * size.slotsPerNode;
+      const fullAt = slots === undefined ? undefined : slotsFullAt(recorded, slots);
+      const empty = slots === undefined ? undefined : emptySlotTime(readyTasks(tasks, recordedRuns(listed), submittedAt), slots, submittedAt, Math.max(...ends));
       return {
         tasks: listed.length,
         failed: listed.filter((t) => t.executionInfo?.result !== 'success').length,
@@ -199,6 +206,7 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
         ...(agentsCpuBefore !== undefined && agentsCpuAfter !== undefined ? { agentsCpuMs: agentsCpuAfter - agentsCpuBefore } : {}),
         ...(overrunMs ? { overrunMs } : {}),
         ...(handoffMs ? { handoffMs } : {}),
+        ...(empty && slots ? { emptyPoolMs: { whileReady: empty.whileReady / slots, noneReady: empty.noneReady / slots } } : {}),
       };
     },
 
@@ -245,6 +253,17 @@ function recordedTimes(listed: ListedTask[], tasks: BenchTask[]): RecordedTask[]
     if (nodeId && Number.isFinite(startMs) && Number.isFinite(endMs) && nominalMs !== undefined) recorded.push({ nodeId, startMs, endMs, nominalMs });
   }
   return recorded;
+}
+
+/** Each listed task's recorded start and end, by id. */
+function recordedRuns(listed: ListedTask[]): Map<string, { startMs: number; endMs: number }> {
+  const runs = new Map<string, { startMs: number; endMs: number }>();
+  for (const t of listed) {
+    const startMs = Date.parse(t.executionInfo?.startTime ?? '');
+    const endMs = Date.parse(t.executionInfo?.endTime ?? '');
+    if (Number.isFinite(startMs) && Number.isFinite(endMs)) runs.set(t.id, { startMs, endMs });
+  }
+  return runs;
 }
 
 /** Resolves 'stalled' once `progress()` has not changed for `stallMs`; checks the counter only, no requests. */

@@ -161,6 +161,23 @@ function slotLines(tRun: FnbatchRun | undefined, mRun: FnbatchRun | undefined): 
     row3('', columns, columns),
     ...rows,
     "   (as the nodes recorded each task's start and end; a slot empty for want of ready work counts too)",
+    ...emptySlotLines(tRun, mRun),
+  ];
+}
+
+/** Empty slot time, as time of the whole pool: work the service had but had not started, against none to start. */
+function emptySlotLines(tRun: FnbatchRun | undefined, mRun: FnbatchRun | undefined): string[] {
+  const row2 = (label: string, a: string, b: string) => `   ${label.padEnd(32)}${a.padStart(24)}${b.padStart(18)}`;
+  const rows: string[] = [];
+  for (const [label, run] of [['throughput', tRun], ['makespan', mRun]] as const) {
+    if (run?.emptyPoolMs) rows.push(row2(label, sec(run.emptyPoolMs.whileReady), sec(run.emptyPoolMs.noneReady)));
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    row2('slots empty, in pool time (s)', 'while a task was ready', 'with none ready'),
+    ...rows,
+    '   (empty slot time / slots, submission to the last end; ready: every task it depends on had ended)',
   ];
 }
 

@@ -53,6 +53,10 @@ describe('fnbatch benchmark runner', () => {
     expect(run.overrunMs?.count).toBe(4);
     expect(run.overrunMs!.p50).toBeGreaterThanOrEqual(0);
     expect(run.handoffMs?.count).toBe(2);
+    // Slots stood empty with tasks ready at the start (submission to the first starts), and with
+    // none ready while b, the last, ran alone for 300 ms: one of the two slots, 150 ms of pool time.
+    expect(run.emptyPoolMs!.whileReady).toBeGreaterThan(0);
+    expect(run.emptyPoolMs!.noneReady).toBeGreaterThanOrEqual(100);
   });
 
   it('counts each run from zero', async () => {

@@ -83,6 +83,14 @@ describe('compute report', () => {
     expect(formatReport(report())).not.toContain('slot time beyond the work');
   });
 
+  it('prints the empty slot time, as time of the pool, by whether a task was ready', () => {
+    const timed = run({ overrunMs: { p50: 2, p90: 5, mean: 3, count: 100 }, emptyPoolMs: { whileReady: 340, noneReady: 110 } });
+    const text = formatReport(report({ makespan: { ...report().makespan, fnbatch: timed } }));
+    expect(text).toMatch(/slots empty, in pool time \(s\)\s+while a task was ready\s+with none ready/);
+    expect(text).toMatch(/makespan\s+0\.34\s+0\.11/);
+    expect(formatReport(report())).not.toContain('slots empty');
+  });
+
   it('prints the first job on each pool beside the measured one', () => {
     const base = report();
     const text = formatReport({

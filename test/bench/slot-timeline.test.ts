@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overruns, slotHandoffs, slotsFullAt, type RecordedTask } from '../../bench/slot-timeline.js';
+import { emptySlotTime, overruns, readyTasks, slotHandoffs, slotsFullAt, type RecordedTask } from '../../bench/slot-timeline.js';
 
 const task = (nodeId: string, startMs: number, endMs: number, nominalMs = 0): RecordedTask => ({ nodeId, startMs, endMs, nominalMs });
 
@@ -31,5 +31,44 @@ describe('slot timeline', () => {
     expect(slotsFullAt([task('a', 0, 50), task('b', 50, 80)], 2)).toBeUndefined();
     expect(slotsFullAt(tasks, 4)).toBeUndefined();
     expect(slotsFullAt([], 1)).toBeUndefined();
+  });
+
+  it('dates each task ready when the last task it depends on ended, or at submission', () => {
+    const runs = new Map([
+      ['a', { startMs: 10, endMs: 100 }],
+      ['b', { startMs: 5, endMs: 60 }],
+      ['c', { startMs: 130, endMs: 200 }],
+      // Another node's clock put d's start before its dependency's end: ready when it started.
+      ['d', { startMs: 95, endMs: 150 }],
+    ]);
+    const dag = [
+      { id: 'a', deps: [] },
+      { id: 'b', deps: [] },
+      { id: 'c', deps: ['a', 'b'] },
+      { id: 'd', deps: ['a'] },
+      { id: 'unrecorded', deps: [] },
+      { id: 'e', deps: ['unrecorded'] },
+    ];
+    expect(readyTasks(dag, runs, 0)).toEqual([
+      { readyMs: 0, startMs: 10, endMs: 100 },
+      { readyMs: 0, startMs: 5, endMs: 60 },
+      { readyMs: 100, startMs: 130, endMs: 200 },
+      { readyMs: 95, startMs: 95, endMs: 150 },
+    ]);
+  });
+
+  it('splits empty slot time by whether a task was ready to take it', () => {
+    // Two slots. C runs 0-50; A is ready at 0 but starts at 10; B, ready when A ends at 100, starts at 130.
+    const tasks = [
+      { readyMs: 0, startMs: 0, endMs: 50 },
+      { readyMs: 0, startMs: 10, endMs: 100 },
+      { readyMs: 100, startMs: 130, endMs: 200 },
+    ];
+    // Ready and waiting: one slot 0-10 and one 100-130. With nothing ready: one slot 50-100,
+    // the second slot 100-130, and one slot 130-200.
+    expect(emptySlotTime(tasks, 2, 0, 200)).toEqual({ whileReady: 40, noneReady: 150 });
+    // Only the span asked about counts.
+    expect(emptySlotTime(tasks, 2, 100, 150)).toEqual({ whileReady: 30, noneReady: 50 });
+    expect(emptySlotTime([], 3, 0, 10)).toEqual({ whileReady: 0, noneReady: 30 });
   });
 });
