@@ -184,15 +184,16 @@ export async function startFnbatchBench(options: { workSignal?: boolean } = {}):
       if (job.json?.state !== 'completed') throw new Error(`job ${jobId} is ${job.json?.state} after its orchestration ended`);
 
       const listed = await allTasks(call, jobId);
-      const starts = listed.map((t) => Date.parse(t.executionInfo?.startTime ?? '')).filter(Number.isFinite);
-      const ends = listed.map((t) => Date.parse(t.executionInfo?.endTime ?? '')).filter(Number.isFinite);
-      const recorded = recordedTimes(listed, tasks);
+      const runs = recordedRuns(listed);
+      const starts = [...runs.values()].map((r) => r.startMs);
+      const ends = [...runs.values()].map((r) => r.endMs);
+      const recorded = recordedTimes(listed, runs, tasks);
       const size = poolSizes.get(poolId);
       const overrunMs = overruns(recorded);
       const handoffMs = size === undefined ? undefined : slotHandoffs(recorded, size.slotsPerNode);
       const slots = size === undefined ? undefined : size.nodes * size.slotsPerNode;
       const fullAt = slots === undefined ? undefined : slotsFullAt(recorded, slots);
-      const empty = slots === undefined ? undefined : emptySlotTime(readyTasks(tasks, recordedRuns(listed), submittedAt), slots, submittedAt, Math.max(...ends));
+      const empty = slots === undefined ? undefined : emptySlotTime(readyTasks(tasks, runs, submittedAt), slots, submittedAt, Math.max(...ends));
       return {
         tasks: listed.length,
         failed: listed.filter((t) => t.executionInfo?.result !== 'success').length,
@@ -241,20 +242,6 @@ type ListedTask = {
   executionInfo?: { startTime?: string; endTime?: string; result?: string };
 };
 
-/** The node and times each task's run was recorded with, beside what its command takes. */
-function recordedTimes(listed: ListedTask[], tasks: BenchTask[]): RecordedTask[] {
-  const nominal = new Map(tasks.map((t) => [t.id, t.durationMs]));
-  const recorded: RecordedTask[] = [];
-  for (const t of listed) {
-    const startMs = Date.parse(t.executionInfo?.startTime ?? '');
-    const endMs = Date.parse(t.executionInfo?.endTime ?? '');
-    const nodeId = t.nodeInfo?.nodeId;
-    const nominalMs = nominal.get(t.id);
-    if (nodeId && Number.isFinite(startMs) && Number.isFinite(endMs) && nominalMs !== undefined) recorded.push({ nodeId, startMs, endMs, nominalMs });
-  }
-  return recorded;
-}
-
 /** Each listed task's recorded start and end, by id. */
 function recordedRuns(listed: ListedTask[]): Map<string, { startMs: number; endMs: number }> {
   const runs = new Map<string, { startMs: number; endMs: number }>();
@@ -264,6 +251,19 @@ function recordedRuns(listed: ListedTask[]): Map<string, { startMs: number; endM
     if (Number.isFinite(startMs) && Number.isFinite(endMs)) runs.set(t.id, { startMs, endMs });
   }
   return runs;
+}
+
+/** The node and times each task's run was recorded with, beside what its command takes. */
+function recordedTimes(listed: ListedTask[], runs: ReadonlyMap<string, { startMs: number; endMs: number }>, tasks: BenchTask[]): RecordedTask[] {
+  const nominal = new Map(tasks.map((t) => [t.id, t.durationMs]));
+  const recorded: RecordedTask[] = [];
+  for (const t of listed) {
+    const run = runs.get(t.id);
+    const nodeId = t.nodeInfo?.nodeId;
+    const nominalMs = nominal.get(t.id);
+    if (nodeId && run && nominalMs !== undefined) recorded.push({ nodeId, ...run, nominalMs });
+  }
+  return recorded;
 }
 
 /** Resolves 'stalled' once `progress()` has not changed for `stallMs`; checks the counter only, no requests. */
