@@ -40,6 +40,8 @@ describe('slot timeline', () => {
       ['c', { startMs: 130, endMs: 200 }],
       // Another node's clock put d's start before its dependency's end: ready when it started.
       ['d', { startMs: 95, endMs: 150 }],
+      // e depends on a task with no recorded run: when it became ready is not known.
+      ['e', { startMs: 20, endMs: 40 }],
     ]);
     const dag = [
       { id: 'a', deps: [] },
