@@ -2,7 +2,8 @@
 // poll of the queues (up to half a second later). Storage queues cannot be waited on, so the
 // process that sends the task messages counts its sends per pool (and the messages nodes say they
 // gave back, AGENT_ROUTES.workReturned), and an idle agent holds a request
-// (AGENT_ROUTES.workSignal) that is answered as soon as the count moves from the one it last saw. The count covers only this process's sends: it is offered to the agents (in the
+// (AGENT_ROUTES.workSignal) that is answered as soon as the count moves from the one it last saw.
+// The count covers only what this process sends and hears of: it is offered to the agents (in the
 // heartbeat answer) only where one process sends all of a pool's messages, as on the local host.
 
 /** The longest a request may be held before it is answered with the count unchanged. */
