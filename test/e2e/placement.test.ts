@@ -1,6 +1,7 @@
 // Task placement on the local host with real agent processes: a pool with
 // taskSchedulingPolicy.nodeFillType 'pack' fills one node's slots before another node gets work;
 // one with 'spread' (the default) puts work on idle nodes first.
+import { setTimeout as pause } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFnbatch, waitUntil, type FnbatchHost } from '../support/fnbatch-host.js';
 
@@ -11,7 +12,6 @@ const SLOTS = 3;
 /** Two heartbeats (500 ms apart): every node has heard of the others' latest state. */
 const TWO_HEARTBEATS_MS = 1_200;
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const idleNodes = async (poolId: string): Promise<number> =>
   ((await fnb.call('GET', `pools/${poolId}/nodes`)).json.value as { state: string }[]).filter((n) => n.state === 'idle').length;
 
